@@ -19,6 +19,8 @@
 pub mod appender;
 pub mod codec;
 pub mod compact;
+#[doc(hidden)]
+pub mod crash_model;
 pub mod db;
 pub mod head;
 pub mod layout;
