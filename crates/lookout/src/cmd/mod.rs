@@ -1,5 +1,9 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod tsdb;
+pub mod tsdb_export;
+pub mod tsdb_import;
+
 use std::process::ExitCode;
 
 /// Every `lookout` subcommand.
@@ -7,6 +11,9 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print version and build information.
     Version,
+    /// Operate on a metrics store offline (import, export, ...).
+    #[command(subcommand)]
+    Tsdb(tsdb::TsdbCommand),
 }
 
 /// Runs one subcommand.
@@ -16,5 +23,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tsdb(c) => tsdb::run(c),
     }
 }
