@@ -645,28 +645,54 @@ impl Expr {
         }
     }
 
-    /// The type of value the expression evaluates to.
+    /// The type of value the expression evaluates to. Iterative, so very
+    /// deep operator chains cannot overflow the stack.
     pub fn value_type(&self) -> ValueType {
+        let mut e = self;
+        loop {
+            e = match e {
+                Expr::Paren(p) => &p.expr,
+                Expr::Unary(u) => &u.expr,
+                Expr::StepInvariant(s) => &s.expr,
+                _ => break,
+            };
+        }
+        let Expr::Binary(_) = e else {
+            return e.leaf_type();
+        };
+        // A binary operation is scalar only if every operand reached through
+        // operators, parentheses and signs is scalar.
+        let mut stack = vec![e];
+        while let Some(node) = stack.pop() {
+            match node {
+                Expr::Binary(b) => {
+                    stack.push(&b.lhs);
+                    stack.push(&b.rhs);
+                }
+                Expr::Paren(p) => stack.push(&p.expr),
+                Expr::Unary(u) => stack.push(&u.expr),
+                Expr::StepInvariant(s) => stack.push(&s.expr),
+                leaf => {
+                    if leaf.leaf_type() != ValueType::Scalar {
+                        return ValueType::Vector;
+                    }
+                }
+            }
+        }
+        ValueType::Scalar
+    }
+
+    /// The type of a node that is not an operator, parenthesis or sign.
+    fn leaf_type(&self) -> ValueType {
         match self {
             Expr::NumberLiteral(_) => ValueType::Scalar,
             Expr::StringLiteral(_) => ValueType::String,
-            Expr::VectorSelector(_) => ValueType::Vector,
-            Expr::MatrixSelector(_) => ValueType::Matrix,
-            Expr::Subquery(_) => ValueType::Matrix,
-            Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar
-                    && b.rhs.value_type() == ValueType::Scalar
-                {
-                    ValueType::Scalar
-                } else {
-                    ValueType::Vector
-                }
-            }
-            Expr::Unary(u) => u.expr.value_type(),
-            Expr::Paren(p) => p.expr.value_type(),
+            Expr::VectorSelector(_) | Expr::Aggregate(_) => ValueType::Vector,
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
             Expr::Call(c) => c.func.return_type,
-            Expr::Aggregate(_) => ValueType::Vector,
-            Expr::StepInvariant(s) => s.expr.value_type(),
+            Expr::Binary(_) | Expr::Paren(_) | Expr::Unary(_) | Expr::StepInvariant(_) => {
+                self.value_type()
+            }
         }
     }
 }
