@@ -712,3 +712,96 @@ impl DurationExpr {
         }
     }
 }
+
+impl Expr {
+    /// Sets every source position in the tree to `0..0`, so trees parsed
+    /// from differently formatted text can be compared.
+    pub fn clear_positions(&mut self) {
+        stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || match self {
+            Expr::NumberLiteral(n) => n.pos = PosRange::default(),
+            Expr::StringLiteral(s) => s.pos = PosRange::default(),
+            Expr::VectorSelector(v) => v.clear_positions(),
+            Expr::MatrixSelector(m) => {
+                m.pos = PosRange::default();
+                m.selector.clear_positions();
+                m.range.clear_positions();
+            }
+            Expr::Subquery(s) => {
+                s.pos = PosRange::default();
+                s.expr.clear_positions();
+                s.range.clear_positions();
+                if let Some(st) = &mut s.step {
+                    st.clear_positions();
+                }
+                if let Some(o) = &mut s.offset {
+                    o.clear_positions();
+                }
+            }
+            Expr::Binary(b) => {
+                b.pos = PosRange::default();
+                b.lhs.clear_positions();
+                b.rhs.clear_positions();
+            }
+            Expr::Unary(u) => {
+                u.pos = PosRange::default();
+                u.expr.clear_positions();
+            }
+            Expr::Paren(p) => {
+                p.pos = PosRange::default();
+                p.expr.clear_positions();
+            }
+            Expr::Call(c) => {
+                c.pos = PosRange::default();
+                for a in &mut c.args {
+                    a.clear_positions();
+                }
+            }
+            Expr::Aggregate(a) => {
+                a.pos = PosRange::default();
+                a.expr.clear_positions();
+                if let Some(p) = &mut a.param {
+                    p.clear_positions();
+                }
+            }
+            Expr::StepInvariant(s) => s.expr.clear_positions(),
+        })
+    }
+}
+
+impl VectorSelector {
+    fn clear_positions(&mut self) {
+        self.pos = PosRange::default();
+        if let Some(o) = &mut self.offset {
+            o.clear_positions();
+        }
+    }
+}
+
+impl DurationArg {
+    fn clear_positions(&mut self) {
+        if let DurationArg::Expr(e) = self {
+            e.clear_positions();
+        }
+    }
+}
+
+impl DurationExpr {
+    /// Sets every source position in the duration expression to `0..0`.
+    pub fn clear_positions(&mut self) {
+        match self {
+            DurationExpr::Number(n) => n.pos = PosRange::default(),
+            DurationExpr::Negate { expr, pos } | DurationExpr::Paren { expr, pos } => {
+                *pos = PosRange::default();
+                expr.clear_positions();
+            }
+            DurationExpr::Binary { lhs, rhs, pos, .. }
+            | DurationExpr::MinOf { lhs, rhs, pos }
+            | DurationExpr::MaxOf { lhs, rhs, pos } => {
+                *pos = PosRange::default();
+                lhs.clear_positions();
+                rhs.clear_positions();
+            }
+            DurationExpr::Step { pos } | DurationExpr::Range { pos } => *pos = PosRange::default(),
+        }
+    }
+}

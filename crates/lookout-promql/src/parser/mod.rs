@@ -12,6 +12,7 @@ mod lexer;
 pub mod literals;
 #[allow(clippy::module_inception)]
 mod parser;
+mod printer;
 pub mod quote;
 
 pub use ast::*;
