@@ -14,6 +14,8 @@ pub mod literals;
 mod parser;
 mod printer;
 pub mod quote;
+#[cfg(test)]
+mod tests;
 
 pub use ast::*;
 pub use error::{ParseErr, ParseError};

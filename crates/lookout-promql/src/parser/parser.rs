@@ -50,6 +50,12 @@ type PResult<T> = Result<T, Syntax>;
 const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
+/// Deepest tree the parser builds. Upstream has no limit (Go stacks grow),
+/// but dropping, cloning or evaluating a tree recurses once per level, so
+/// an unbounded depth could overflow a thread's stack. Real queries stay
+/// far below this; upstream's own deepest test case needs about 21000.
+pub const MAX_DEPTH: u32 = 25_000;
+
 pub(crate) struct Parser<'a> {
     input: &'a str,
     lexer: Lexer<'a>,
@@ -58,6 +64,10 @@ pub(crate) struct Parser<'a> {
     pub(crate) opts: ParseOptions,
     pub(crate) errors: Vec<ParseErr>,
     last_closing: usize,
+    /// Depth of the expression most recently returned by a parsing method.
+    depth: u32,
+    /// Duration-expression nodes built so far (bounds their depth).
+    duration_nodes: u32,
 }
 
 /// Parses `input` completely; returns the tree (possibly partial) and errors.
@@ -245,6 +255,8 @@ impl<'a> Parser<'a> {
             opts,
             errors: Vec::new(),
             last_closing: 0,
+            depth: 0,
+            duration_nodes: 0,
         };
         p.load_next();
         p
@@ -342,6 +354,30 @@ impl<'a> Parser<'a> {
         self.claim(s, context, Some(expected)).0
     }
 
+    /// Checks a new tree depth against [`MAX_DEPTH`].
+    fn deeper(&mut self, depth: u32) -> PResult<u32> {
+        if depth <= MAX_DEPTH {
+            return Ok(depth);
+        }
+        let pos = PosRange::new(self.tok.start, self.tok.end);
+        self.add_err(
+            pos,
+            format!("expression nesting too deep: more than {MAX_DEPTH} levels"),
+        );
+        Err(Syntax {
+            tok: self.tok.clone(),
+            claimed: true,
+            reported: true,
+        })
+    }
+
+    /// Counts one duration-expression node against [`MAX_DEPTH`].
+    fn duration_node(&mut self) -> PResult<()> {
+        self.duration_nodes += 1;
+        let n = self.duration_nodes;
+        self.deeper(n).map(|_| ())
+    }
+
     fn expect(&mut self, t: Tok) -> PResult<Token> {
         if self.tok.tok == t {
             Ok(self.advance())
@@ -359,6 +395,7 @@ impl<'a> Parser<'a> {
 
     fn expr_inner(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut lhs = self.unary()?;
+        let mut depth = self.depth;
         while let Some(op) = binary_op(self.tok.tok) {
             let prec = op.precedence();
             if prec < min_prec {
@@ -372,8 +409,10 @@ impl<'a> Parser<'a> {
                 prec + 1
             };
             let rhs = self.expr(next_min)?;
+            depth = self.deeper(depth.max(self.depth) + 1)?;
             lhs = self.new_binary(lhs, op, matching, rhs);
         }
+        self.depth = depth;
         Ok(lhs)
     }
 
@@ -389,6 +428,9 @@ impl<'a> Parser<'a> {
         let op_tok = self.advance();
         // Unary operators bind like `*`: only `^` binds tighter.
         let operand = self.expr(BinaryOp::Pow.precedence())?;
+        if !matches!(operand, Expr::NumberLiteral(_)) {
+            self.depth = self.deeper(self.depth + 1)?;
+        }
         Ok(match operand {
             Expr::NumberLiteral(mut n) => {
                 if op == UnaryOp::Neg {
@@ -410,6 +452,7 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.tok.tok;
+        self.depth = 1;
         match t {
             Tok::Number | Tok::Duration => {
                 let lit = self.number_literal();
@@ -423,6 +466,7 @@ impl<'a> Parser<'a> {
                 let open = self.advance();
                 let inner = self.expr(0)?;
                 let close = self.expect(Tok::RightParen)?;
+                self.depth = self.deeper(self.depth + 1)?;
                 Ok(Expr::Paren(ParenExpr {
                     expr: Box::new(inner),
                     pos: PosRange::new(open.start, close.end),
@@ -514,16 +558,23 @@ impl<'a> Parser<'a> {
     // ----- postfix modifiers -----
 
     fn postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+        let mut depth = self.depth;
         loop {
             e = match self.tok.tok {
-                Tok::LeftBracket => self.range_or_subquery(e)?,
+                Tok::LeftBracket => {
+                    depth = self.deeper(depth + 1)?;
+                    self.range_or_subquery(e)?
+                }
                 Tok::Offset => self.offset(e)?,
                 Tok::At => self.at(e)?,
                 Tok::Anchored | Tok::Smoothed => {
                     let t = self.advance();
                     self.set_extended(e, t.tok == Tok::Anchored)
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.depth = depth;
+                    return Ok(e);
+                }
             };
         }
     }
@@ -1006,6 +1057,7 @@ impl<'a> Parser<'a> {
             }
         };
         let (args, end) = self.call_body()?;
+        self.depth = self.deeper(self.depth + 1)?;
         Ok(Expr::Call(Call {
             func,
             args,
@@ -1017,11 +1069,14 @@ impl<'a> Parser<'a> {
     fn call_body(&mut self) -> PResult<(Vec<Expr>, usize)> {
         self.expect(Tok::LeftParen)?;
         let mut args = Vec::new();
+        let mut depth = 0;
         if self.tok.tok == Tok::RightParen {
+            self.depth = depth;
             return Ok((args, self.advance().end));
         }
         'args: loop {
             args.push(self.expr(0)?);
+            depth = depth.max(self.depth);
             if self.tok.tok != Tok::Comma {
                 break;
             }
@@ -1046,6 +1101,7 @@ impl<'a> Parser<'a> {
             }
         }
         let close = self.expect(Tok::RightParen)?;
+        self.depth = depth;
         Ok((args, close.end))
     }
 
@@ -1075,6 +1131,7 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected());
         }
         let (args, mut end) = self.call_body()?;
+        let depth = self.deeper(self.depth + 1)?;
         if grouping.is_none() && matches!(self.tok.tok, Tok::By | Tok::Without) {
             let without = self.advance().tok == Tok::Without;
             grouping = Some((self.grouping_labels()?, without));
@@ -1082,6 +1139,7 @@ impl<'a> Parser<'a> {
         }
         let (grouping, without) = grouping.unwrap_or_default();
         let pos = PosRange::new(op_tok.start, end);
+        self.depth = depth;
         Ok(self.new_aggregate(op, args, grouping, without, pos))
     }
 
@@ -1231,6 +1289,7 @@ impl<'a> Parser<'a> {
     /// offset, so `x offset 5m + 1` is `(x offset 5m) + 1`; a parenthesised
     /// start reads a whole duration expression.
     fn offset_duration(&mut self) -> PResult<Dur> {
+        self.duration_node()?;
         match self.tok.tok {
             Tok::Number | Tok::Duration => Ok(Dur::Fixed(self.duration_literal())),
             Tok::Add | Tok::Sub => {
@@ -1287,6 +1346,7 @@ impl<'a> Parser<'a> {
     }
 
     fn signed(e: DurationExpr, neg: bool, start: usize) -> DurationExpr {
+        // Callers count the node (see `duration_node`).
         if !neg {
             return e;
         }
@@ -1350,6 +1410,7 @@ impl<'a> Parser<'a> {
                 }
             }
             let pos = lhs.pos().merge(rhs.pos());
+            self.duration_node()?;
             lhs = Dur::Expr(DurationExpr::Binary {
                 op,
                 lhs: Box::new(lhs.into_expr()),
@@ -1367,6 +1428,7 @@ impl<'a> Parser<'a> {
     }
 
     fn duration_unary(&mut self) -> PResult<Dur> {
+        self.duration_node()?;
         match self.tok.tok {
             Tok::Add | Tok::Sub => {
                 let op = self.advance();
