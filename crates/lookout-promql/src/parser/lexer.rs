@@ -338,10 +338,18 @@ fn in_set(set: &str, c: i32) -> bool {
 
 impl<'a> Lexer<'a> {
     /// A lexer over `input`.
+    #[cfg(test)]
     pub fn new(input: &'a str) -> Self {
+        Self::with_bytes(input, input.as_bytes())
+    }
+
+    /// A lexer over `bytes`, which may contain invalid UTF-8 after the
+    /// valid prefix `input`. Invalid bytes decode as U+FFFD of width 1, as
+    /// Go does, and so end in a lexing error.
+    pub fn with_bytes(input: &'a str, bytes: &'a [u8]) -> Self {
         Lexer {
             input,
-            bytes: input.as_bytes(),
+            bytes,
             pos: 0,
             start: 0,
             width: 0,
@@ -357,16 +365,24 @@ impl<'a> Lexer<'a> {
 
     /// The next character as a code point, or `EOF`.
     fn next(&mut self) -> i32 {
-        match self.input.get(self.pos..).and_then(|s| s.chars().next()) {
-            Some(c) => {
-                self.width = c.len_utf8();
-                self.pos += self.width;
-                c as i32
-            }
-            None => {
-                self.width = 0;
-                EOF
-            }
+        let (c, width) = self.decode();
+        self.width = width;
+        self.pos += width;
+        c
+    }
+
+    /// The character at the current position and its width in bytes.
+    fn decode(&self) -> (i32, usize) {
+        let Some(rest) = self.bytes.get(self.pos..).filter(|r| !r.is_empty()) else {
+            return (EOF, 0);
+        };
+        let head = rest.get(..rest.len().min(4)).unwrap_or(rest);
+        match head.utf8_chunks().next() {
+            Some(chunk) => match chunk.valid().chars().next() {
+                Some(c) => (c as i32, c.len_utf8()),
+                None => (0xFFFD, 1),
+            },
+            None => (EOF, 0),
         }
     }
 
@@ -376,10 +392,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> i32 {
-        match self.input.get(self.pos..).and_then(|s| s.chars().next()) {
-            Some(c) => c as i32,
-            None => EOF,
-        }
+        self.decode().0
     }
 
     fn accept(&mut self, set: &str) -> bool {
@@ -900,6 +913,9 @@ impl<'a> Lexer<'a> {
                 }
                 continue;
             }
+            if r == 0xFFFD {
+                return self.error("invalid UTF-8 rune".into());
+            }
             if r == EOF || r == '\n' as i32 {
                 return self.error("unterminated quoted string".into());
             }
@@ -914,6 +930,9 @@ impl<'a> Lexer<'a> {
         let open = self.string_open as i32;
         loop {
             let r = self.next();
+            if r == 0xFFFD {
+                return self.error("invalid UTF-8 rune".into());
+            }
             if r == EOF {
                 return self.error("unterminated raw string".into());
             }

@@ -244,9 +244,14 @@ pub fn seconds_to_duration(seconds: f64) -> Duration {
     }
 }
 
-/// Whether a duration literal in seconds is outside Go's `time.Duration`.
+/// Whether a duration literal in seconds is outside Go's `time.Duration`
+/// (or NaN).
 pub fn duration_out_of_range(seconds: f64) -> bool {
-    seconds > 9_223_372_036.854_775_808 || seconds < -9_223_372_036.854_775_808
+    // 2^63 nanoseconds, in seconds, as upstream computes it. NaN counts as
+    // out of range (upstream lets it through and ends up with a garbage
+    // duration that does not print back).
+    let limit = 9_223_372_036_854_775_808.0 / 1e9;
+    !(-limit..=limit).contains(&seconds)
 }
 
 /// Formats a non-negative duration the way Prometheus' `model.Duration`

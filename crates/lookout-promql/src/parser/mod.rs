@@ -71,7 +71,24 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 
 /// Parses a PromQL expression with the given feature flags.
 pub fn parse_with_options(input: &str, options: ParseOptions) -> Result<Expr, ParseError> {
-    let (expr, errors) = parser::parse_expr(input, options);
+    finish(input, parser::parse_expr(input, options))
+}
+
+/// Parses a query given as bytes, which Prometheus accepts over HTTP without
+/// requiring UTF-8. Invalid UTF-8 yields upstream's lexing error
+/// (`invalid UTF-8 rune` inside strings, `unexpected character` elsewhere).
+pub fn parse_bytes(input: &[u8], options: ParseOptions) -> Result<Expr, ParseError> {
+    match std::str::from_utf8(input) {
+        Ok(s) => parse_with_options(s, options),
+        Err(e) => {
+            let valid = input.get(..e.valid_up_to()).unwrap_or_default();
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            finish(prefix, parser::parse_expr_bytes(prefix, input, options))
+        }
+    }
+}
+
+fn finish(input: &str, (expr, errors): (Option<Expr>, Vec<ParseErr>)) -> Result<Expr, ParseError> {
     match expr {
         // Like upstream, type-check only when parsing found no error.
         Some(mut expr) if errors.is_empty() => {

@@ -72,7 +72,17 @@ pub(crate) struct Parser<'a> {
 
 /// Parses `input` completely; returns the tree (possibly partial) and errors.
 pub(crate) fn parse_expr(input: &str, opts: ParseOptions) -> (Option<Expr>, Vec<ParseErr>) {
-    let mut p = Parser::new(input, opts);
+    parse_expr_bytes(input, input.as_bytes(), opts)
+}
+
+/// Like [`parse_expr`] for input that may hold invalid UTF-8 after the valid
+/// prefix `input`.
+pub(crate) fn parse_expr_bytes(
+    input: &str,
+    bytes: &[u8],
+    opts: ParseOptions,
+) -> (Option<Expr>, Vec<ParseErr>) {
+    let mut p = Parser::new(input, bytes, opts);
     if p.tok.tok == Tok::Eof {
         p.errors.push(ParseErr::new(
             input,
@@ -241,10 +251,10 @@ impl Dur {
 }
 
 impl<'a> Parser<'a> {
-    fn new(input: &'a str, opts: ParseOptions) -> Self {
+    fn new(input: &'a str, bytes: &'a [u8], opts: ParseOptions) -> Self {
         let mut p = Parser {
             input,
-            lexer: Lexer::new(input),
+            lexer: Lexer::with_bytes(input, bytes),
             tok: Token {
                 tok: Tok::Eof,
                 start: 0,

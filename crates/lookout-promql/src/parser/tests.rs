@@ -435,3 +435,31 @@ fn deep_nesting_does_not_overflow() {
     let e = err(&subqueries, ParseOptions::all());
     assert!(e.messages()[0].starts_with("subquery is only allowed"));
 }
+
+#[test]
+fn nan_durations_are_rejected() {
+    for input in ["foo offset NaN", "foo offset -Inf", "foo[1m] offset nan"] {
+        let e = err(input, ParseOptions::all());
+        assert_eq!(e.messages()[0], "duration out of range", "{input}");
+    }
+}
+
+#[test]
+fn invalid_utf8_input() {
+    let e = parse_bytes(b"some_metric{a=\"\xff\"}", ParseOptions::all()).unwrap_err();
+    assert_eq!(e.to_string(), "1:15: parse error: invalid UTF-8 rune");
+    let e = parse_bytes(
+        b"label_replace(a, `b`, `c\xff`, `d`, `.*`)",
+        ParseOptions::all(),
+    )
+    .unwrap_err();
+    assert_eq!(e.messages(), ["invalid UTF-8 rune"]);
+    let e = parse_bytes(b"foo\xff", ParseOptions::all()).unwrap_err();
+    assert_eq!(e.messages(), ["unexpected character: '\u{fffd}'"]);
+    // Go's lexer rejects U+FFFD itself inside strings, valid or not.
+    assert_eq!(
+        first_err("\"\u{fffd}\""),
+        "1:1: parse error: invalid UTF-8 rune"
+    );
+    assert!(parse_bytes(b"foo # \xff comment", ParseOptions::all()).is_ok());
+}
