@@ -1,0 +1,25 @@
+//! Fuzzes the PromQL parser: parsing must never panic or overflow the
+//! stack, and whatever parses must print to text that parses again and
+//! prints identically (the printer is a fixpoint after one round).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use lookout_promql::parser::{parse_with_options, ParseOptions};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    for opts in [ParseOptions::all(), ParseOptions::default()] {
+        let Ok(expr) = parse_with_options(input, opts) else {
+            continue;
+        };
+        let printed = expr.to_string();
+        let reparsed = match parse_with_options(&printed, opts) {
+            Ok(e) => e,
+            Err(e) => panic!("printed form does not parse: {input:?} -> {printed:?}: {e}"),
+        };
+        let again = reparsed.to_string();
+        assert_eq!(printed, again, "printing is not stable for {input:?}");
+    }
+});
