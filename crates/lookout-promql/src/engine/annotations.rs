@@ -12,14 +12,7 @@ pub enum AnnotationKind {
     Info,
 }
 
-/// Byte offsets of the expression that caused an annotation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PosRange {
-    /// Start byte offset in the query text.
-    pub start: usize,
-    /// End byte offset (exclusive).
-    pub end: usize,
-}
+pub use crate::parser::ast::PosRange;
 
 /// One annotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,10 +149,18 @@ pub(crate) fn go_float_g(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits via Rust's `{:e}`.
     let e = format!("{v:e}");

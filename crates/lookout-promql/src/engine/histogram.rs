@@ -178,8 +178,16 @@ pub fn copy_to_schema(h: &FloatHistogram, target: i32) -> FloatHistogram {
     if h.uses_custom_buckets() || target >= h.schema {
         return out;
     }
-    let pos = reduce_pairs(&expand(&h.positive_spans, &h.positive_buckets), h.schema, target);
-    let neg = reduce_pairs(&expand(&h.negative_spans, &h.negative_buckets), h.schema, target);
+    let pos = reduce_pairs(
+        &expand(&h.positive_spans, &h.positive_buckets),
+        h.schema,
+        target,
+    );
+    let neg = reduce_pairs(
+        &expand(&h.negative_spans, &h.negative_buckets),
+        h.schema,
+        target,
+    );
     (out.positive_spans, out.positive_buckets) = build(&pos, false);
     (out.negative_spans, out.negative_buckets) = build(&neg, false);
     out.schema = target;
@@ -199,7 +207,11 @@ pub fn scale(h: &mut FloatHistogram, f: f64) {
     h.count *= f;
     h.sum *= f;
     h.zero_count *= f;
-    for b in h.positive_buckets.iter_mut().chain(h.negative_buckets.iter_mut()) {
+    for b in h
+        .positive_buckets
+        .iter_mut()
+        .chain(h.negative_buckets.iter_mut())
+    {
         *b *= f;
     }
 }
@@ -209,7 +221,11 @@ pub fn divide(h: &mut FloatHistogram, f: f64) {
     h.count /= f;
     h.sum /= f;
     h.zero_count /= f;
-    for b in h.positive_buckets.iter_mut().chain(h.negative_buckets.iter_mut()) {
+    for b in h
+        .positive_buckets
+        .iter_mut()
+        .chain(h.negative_buckets.iter_mut())
+    {
         *b /= f;
     }
 }
@@ -319,7 +335,10 @@ fn remap_custom(h: &FloatHistogram, bounds: &[f64]) -> Vec<(i32, f64)> {
             .get(i.max(0) as usize)
             .copied()
             .unwrap_or(f64::INFINITY);
-        let ni = bounds.iter().position(|&b| b >= upper).unwrap_or(bounds.len()) as i32;
+        let ni = bounds
+            .iter()
+            .position(|&b| b >= upper)
+            .unwrap_or(bounds.len()) as i32;
         match out.iter_mut().find(|(j, _)| *j == ni) {
             Some(e) => e.1 += c,
             None => out.push((ni, c)),
@@ -372,10 +391,26 @@ pub fn add_sub(
     }
     res.zero_count += sign * other.zero_count;
     let schema = res.schema.min(other.schema);
-    let rp = reduce_pairs(&expand(&res.positive_spans, &res.positive_buckets), res.schema, schema);
-    let rn = reduce_pairs(&expand(&res.negative_spans, &res.negative_buckets), res.schema, schema);
-    let op = reduce_pairs(&expand(&other.positive_spans, &other.positive_buckets), other.schema, schema);
-    let on = reduce_pairs(&expand(&other.negative_spans, &other.negative_buckets), other.schema, schema);
+    let rp = reduce_pairs(
+        &expand(&res.positive_spans, &res.positive_buckets),
+        res.schema,
+        schema,
+    );
+    let rn = reduce_pairs(
+        &expand(&res.negative_spans, &res.negative_buckets),
+        res.schema,
+        schema,
+    );
+    let op = reduce_pairs(
+        &expand(&other.positive_spans, &other.positive_buckets),
+        other.schema,
+        schema,
+    );
+    let on = reduce_pairs(
+        &expand(&other.negative_spans, &other.negative_buckets),
+        other.schema,
+        schema,
+    );
     (res.positive_spans, res.positive_buckets) = build(&merge_pairs(&rp, &op, sign), false);
     (res.negative_spans, res.negative_buckets) = build(&merge_pairs(&rn, &on, sign), false);
     res.schema = schema;
@@ -500,7 +535,11 @@ mod tests {
     use super::*;
 
     fn h(schema: i32, offset: i32, b: &[f64]) -> FloatHistogram {
-        let pairs: Vec<(i32, f64)> = b.iter().enumerate().map(|(i, c)| (offset + i as i32, *c)).collect();
+        let pairs: Vec<(i32, f64)> = b
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (offset + i as i32, *c))
+            .collect();
         let (spans, counts) = build(&pairs, false);
         FloatHistogram {
             schema,
@@ -523,7 +562,16 @@ mod tests {
 
     #[test]
     fn expand_build_roundtrip() {
-        let spans = vec![Span { offset: -2, length: 2 }, Span { offset: 3, length: 1 }];
+        let spans = vec![
+            Span {
+                offset: -2,
+                length: 2,
+            },
+            Span {
+                offset: 3,
+                length: 1,
+            },
+        ];
         let pairs = expand(&spans, &[1.0, 2.0, 3.0]);
         assert_eq!(pairs, vec![(-2, 1.0), (-1, 2.0), (3, 3.0)]);
         let (s, c) = build(&pairs, false);
@@ -537,7 +585,10 @@ mod tests {
         let b = h(0, 1, &[2.0]);
         let (r, _) = add(&a, &b).unwrap();
         assert_eq!(r.schema, 0);
-        assert_eq!(expand(&r.positive_spans, &r.positive_buckets), vec![(1, 4.0)]);
+        assert_eq!(
+            expand(&r.positive_spans, &r.positive_buckets),
+            vec![(1, 4.0)]
+        );
     }
 
     #[test]

@@ -130,8 +130,10 @@ fn instant_re() -> &'static Regex {
 fn range_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
-            .expect("static regex")
+        Regex::new(
+            r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$",
+        )
+        .expect("static regex")
     })
 }
 
@@ -146,7 +148,10 @@ fn dur(s: &str, line: usize) -> Result<i64, String> {
 
 /// Parses a whole script.
 pub fn parse_script(text: &str) -> Result<Script, String> {
-    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_matches([' ', '\t', '\r'])).collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.trim_matches([' ', '\t', '\r']))
+        .collect();
     let mut commands = Vec::new();
     let mut i = 0;
     let is_end = |l: &str| l.is_empty() || l.starts_with('#');
@@ -205,7 +210,9 @@ fn parse_eval(lines: &[&str], start: usize) -> Result<(EvalCmd, usize), String> 
         }
         (
             c.get(1).map(|m| m.as_str().to_string()),
-            EvalKind::Instant { at: dur(at, lineno)? },
+            EvalKind::Instant {
+                at: dur(at, lineno)?,
+            },
             c.get(3).map_or("", |m| m.as_str()).to_string(),
         )
     } else if let Some(c) = range_re().captures(l) {
@@ -285,7 +292,9 @@ fn parse_eval(lines: &[&str], start: usize) -> Result<(EvalCmd, usize), String> 
         let (labels, vals) = parse_series_line(b).map_err(|e| format!("line {bl}: {e}"))?;
         if let EvalKind::Instant { .. } = cmd.kind {
             if cmd.range_vector.is_none() && vals.len() > 1 {
-                return Err(format!("line {bl}: expecting multiple values in instant evaluation not allowed"));
+                return Err(format!(
+                    "line {bl}: expecting multiple values in instant evaluation not allowed"
+                ));
             }
         }
         series.push((labels, vals));
@@ -294,7 +303,9 @@ fn parse_eval(lines: &[&str], start: usize) -> Result<(EvalCmd, usize), String> 
         cmd.expected = Expected::Series(series);
     }
     if (cmd.no_warn && !cmd.warn.is_empty()) || (cmd.no_info && !cmd.info.is_empty()) {
-        return Err(format!("line {lineno}: conflicting annotation expectations"));
+        return Err(format!(
+            "line {lineno}: conflicting annotation expectations"
+        ));
     }
     Ok((cmd, i))
 }
@@ -312,7 +323,9 @@ fn parse_scalar_line(s: &str) -> Option<f64> {
     if body == "inf" || body == "nan" || body == "infinity" {
         return super::series::parse_float(t).ok();
     }
-    if t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_')) {
+    if t.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
+    {
         return t.replace('_', "").parse::<f64>().ok();
     }
     None
@@ -419,18 +432,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.commands.len(), 4 + 1);
-        let Command::Eval(e) = &s.commands[1] else { panic!() };
+        let Command::Eval(e) = &s.commands[1] else {
+            panic!()
+        };
         assert_eq!(e.kind, EvalKind::Instant { at: 600_000 });
         assert!(e.no_warn);
-        let Command::Eval(e) = &s.commands[4] else { panic!() };
+        let Command::Eval(e) = &s.commands[4] else {
+            panic!()
+        };
         assert!(matches!(e.expected, Expected::Scalar(v) if v == 16.0));
     }
 
     #[test]
     fn range_split_is_greedy() {
         let s = parse_script("eval range from 0 to 1m step 30s foo\n").unwrap();
-        let Command::Eval(e) = &s.commands[0] else { panic!() };
-        assert_eq!(e.kind, EvalKind::Range { start: 0, end: 60_000, step: 30_000 });
+        let Command::Eval(e) = &s.commands[0] else {
+            panic!()
+        };
+        assert_eq!(
+            e.kind,
+            EvalKind::Range {
+                start: 0,
+                end: 60_000,
+                step: 30_000
+            }
+        );
         assert_eq!(e.expr, "foo");
     }
 

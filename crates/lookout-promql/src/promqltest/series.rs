@@ -145,23 +145,33 @@ pub fn parse_quoted(s: &str) -> Result<(String, &str), SeriesError> {
                 b'"' => out.push(b'"'),
                 b'\'' => out.push(b'\''),
                 b'x' => {
-                    let h = s.get(i + 1..i + 3).ok_or_else(|| SeriesError("bad \\x escape".into()))?;
-                    let v = u8::from_str_radix(h, 16).map_err(|_| SeriesError("bad \\x escape".into()))?;
+                    let h = s
+                        .get(i + 1..i + 3)
+                        .ok_or_else(|| SeriesError("bad \\x escape".into()))?;
+                    let v = u8::from_str_radix(h, 16)
+                        .map_err(|_| SeriesError("bad \\x escape".into()))?;
                     out.push(v);
                     i += 2;
                 }
                 b'u' | b'U' => {
                     let n = if e == b'u' { 4 } else { 8 };
-                    let h = s.get(i + 1..i + 1 + n).ok_or_else(|| SeriesError("bad unicode escape".into()))?;
-                    let v = u32::from_str_radix(h, 16).map_err(|_| SeriesError("bad unicode escape".into()))?;
-                    let ch = char::from_u32(v).ok_or_else(|| SeriesError("bad unicode escape".into()))?;
+                    let h = s
+                        .get(i + 1..i + 1 + n)
+                        .ok_or_else(|| SeriesError("bad unicode escape".into()))?;
+                    let v = u32::from_str_radix(h, 16)
+                        .map_err(|_| SeriesError("bad unicode escape".into()))?;
+                    let ch = char::from_u32(v)
+                        .ok_or_else(|| SeriesError("bad unicode escape".into()))?;
                     let mut buf = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                     i += n;
                 }
                 b'0'..=b'7' => {
-                    let h = s.get(i..i + 3).ok_or_else(|| SeriesError("bad octal escape".into()))?;
-                    let v = u8::from_str_radix(h, 8).map_err(|_| SeriesError("bad octal escape".into()))?;
+                    let h = s
+                        .get(i..i + 3)
+                        .ok_or_else(|| SeriesError("bad octal escape".into()))?;
+                    let v = u8::from_str_radix(h, 8)
+                        .map_err(|_| SeriesError("bad octal escape".into()))?;
                     out.push(v);
                     i += 2;
                 }
@@ -436,11 +446,19 @@ pub fn parse_histogram(s: &str) -> Result<(FloatHistogram, bool), SeriesError> {
         }
     }
     if let Some(b) = pos_buckets {
-        let pairs: Vec<(i32, f64)> = b.iter().enumerate().map(|(i, c)| (offset + i as i32, *c)).collect();
+        let pairs: Vec<(i32, f64)> = b
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (offset + i as i32, *c))
+            .collect();
         (h.positive_spans, h.positive_buckets) = hist::build(&pairs, false);
     }
     if let Some(b) = neg_buckets {
-        let pairs: Vec<(i32, f64)> = b.iter().enumerate().map(|(i, c)| (n_offset + i as i32, *c)).collect();
+        let pairs: Vec<(i32, f64)> = b
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (n_offset + i as i32, *c))
+            .collect();
         (h.negative_spans, h.negative_buckets) = hist::build(&pairs, false);
     }
     Ok((h, hint_given))
@@ -469,7 +487,10 @@ mod tests {
         let (l, v) = parse_series_line("m{a=\"b\"} 1+1x3 _x2 stale").unwrap();
         assert_eq!(l.to_string(), r#"{__name__="m", a="b"}"#);
         assert_eq!(v.len(), 7);
-        assert_eq!(floats(&v[..4]), vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+        assert_eq!(
+            floats(&v[..4]),
+            vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0)]
+        );
         assert_eq!(v[4], SeqValue::Gap);
         assert_eq!(v[6], SeqValue::Stale);
     }
@@ -501,6 +522,9 @@ mod tests {
         };
         assert!(!hint);
         assert_eq!(h.count, 6.0);
-        assert_eq!(hist::expand(&h.positive_spans, &h.positive_buckets), vec![(0, 1.0), (1, 4.0), (2, 1.0)]);
+        assert_eq!(
+            hist::expand(&h.positive_spans, &h.positive_buckets),
+            vec![(0, 1.0), (1, 4.0), (2, 1.0)]
+        );
     }
 }
