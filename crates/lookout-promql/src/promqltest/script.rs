@@ -175,6 +175,15 @@ pub fn parse_script(text: &str) -> Result<Script, String> {
             i += 1;
             while i < lines.len() && !is_end(lines[i]) {
                 let sl = lines[i];
+                // `metric@st ...` start-timestamp lines: parsed for syntax,
+                // not stored (the store has no start-timestamp support).
+                if let Some(pos) = sl.find("@st") {
+                    let head = &sl[..pos];
+                    if !head.contains(char::is_whitespace) || head.trim_end().ends_with('}') {
+                        i += 1;
+                        continue;
+                    }
+                }
                 let (labels, vals) = parse_series_line(sl)
                     .map_err(|e: SeriesError| format!("line {}: {e}", i + 1))?;
                 if let Some(pos) = series.iter().position(|(l, _)| *l == labels) {
