@@ -645,28 +645,54 @@ impl Expr {
         }
     }
 
-    /// The type of value the expression evaluates to.
+    /// The type of value the expression evaluates to. Iterative, so very
+    /// deep operator chains cannot overflow the stack.
     pub fn value_type(&self) -> ValueType {
+        let mut e = self;
+        loop {
+            e = match e {
+                Expr::Paren(p) => &p.expr,
+                Expr::Unary(u) => &u.expr,
+                Expr::StepInvariant(s) => &s.expr,
+                _ => break,
+            };
+        }
+        let Expr::Binary(_) = e else {
+            return e.leaf_type();
+        };
+        // A binary operation is scalar only if every operand reached through
+        // operators, parentheses and signs is scalar.
+        let mut stack = vec![e];
+        while let Some(node) = stack.pop() {
+            match node {
+                Expr::Binary(b) => {
+                    stack.push(&b.lhs);
+                    stack.push(&b.rhs);
+                }
+                Expr::Paren(p) => stack.push(&p.expr),
+                Expr::Unary(u) => stack.push(&u.expr),
+                Expr::StepInvariant(s) => stack.push(&s.expr),
+                leaf => {
+                    if leaf.leaf_type() != ValueType::Scalar {
+                        return ValueType::Vector;
+                    }
+                }
+            }
+        }
+        ValueType::Scalar
+    }
+
+    /// The type of a node that is not an operator, parenthesis or sign.
+    fn leaf_type(&self) -> ValueType {
         match self {
             Expr::NumberLiteral(_) => ValueType::Scalar,
             Expr::StringLiteral(_) => ValueType::String,
-            Expr::VectorSelector(_) => ValueType::Vector,
-            Expr::MatrixSelector(_) => ValueType::Matrix,
-            Expr::Subquery(_) => ValueType::Matrix,
-            Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar
-                    && b.rhs.value_type() == ValueType::Scalar
-                {
-                    ValueType::Scalar
-                } else {
-                    ValueType::Vector
-                }
-            }
-            Expr::Unary(u) => u.expr.value_type(),
-            Expr::Paren(p) => p.expr.value_type(),
+            Expr::VectorSelector(_) | Expr::Aggregate(_) => ValueType::Vector,
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
             Expr::Call(c) => c.func.return_type,
-            Expr::Aggregate(_) => ValueType::Vector,
-            Expr::StepInvariant(s) => s.expr.value_type(),
+            Expr::Binary(_) | Expr::Paren(_) | Expr::Unary(_) | Expr::StepInvariant(_) => {
+                self.value_type()
+            }
         }
     }
 }
@@ -683,6 +709,99 @@ impl DurationExpr {
             | DurationExpr::MinOf { pos, .. }
             | DurationExpr::MaxOf { pos, .. }
             | DurationExpr::Paren { pos, .. } => *pos,
+        }
+    }
+}
+
+impl Expr {
+    /// Sets every source position in the tree to `0..0`, so trees parsed
+    /// from differently formatted text can be compared.
+    pub fn clear_positions(&mut self) {
+        stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || match self {
+            Expr::NumberLiteral(n) => n.pos = PosRange::default(),
+            Expr::StringLiteral(s) => s.pos = PosRange::default(),
+            Expr::VectorSelector(v) => v.clear_positions(),
+            Expr::MatrixSelector(m) => {
+                m.pos = PosRange::default();
+                m.selector.clear_positions();
+                m.range.clear_positions();
+            }
+            Expr::Subquery(s) => {
+                s.pos = PosRange::default();
+                s.expr.clear_positions();
+                s.range.clear_positions();
+                if let Some(st) = &mut s.step {
+                    st.clear_positions();
+                }
+                if let Some(o) = &mut s.offset {
+                    o.clear_positions();
+                }
+            }
+            Expr::Binary(b) => {
+                b.pos = PosRange::default();
+                b.lhs.clear_positions();
+                b.rhs.clear_positions();
+            }
+            Expr::Unary(u) => {
+                u.pos = PosRange::default();
+                u.expr.clear_positions();
+            }
+            Expr::Paren(p) => {
+                p.pos = PosRange::default();
+                p.expr.clear_positions();
+            }
+            Expr::Call(c) => {
+                c.pos = PosRange::default();
+                for a in &mut c.args {
+                    a.clear_positions();
+                }
+            }
+            Expr::Aggregate(a) => {
+                a.pos = PosRange::default();
+                a.expr.clear_positions();
+                if let Some(p) = &mut a.param {
+                    p.clear_positions();
+                }
+            }
+            Expr::StepInvariant(s) => s.expr.clear_positions(),
+        })
+    }
+}
+
+impl VectorSelector {
+    fn clear_positions(&mut self) {
+        self.pos = PosRange::default();
+        if let Some(o) = &mut self.offset {
+            o.clear_positions();
+        }
+    }
+}
+
+impl DurationArg {
+    fn clear_positions(&mut self) {
+        if let DurationArg::Expr(e) = self {
+            e.clear_positions();
+        }
+    }
+}
+
+impl DurationExpr {
+    /// Sets every source position in the duration expression to `0..0`.
+    pub fn clear_positions(&mut self) {
+        match self {
+            DurationExpr::Number(n) => n.pos = PosRange::default(),
+            DurationExpr::Negate { expr, pos } | DurationExpr::Paren { expr, pos } => {
+                *pos = PosRange::default();
+                expr.clear_positions();
+            }
+            DurationExpr::Binary { lhs, rhs, pos, .. }
+            | DurationExpr::MinOf { lhs, rhs, pos }
+            | DurationExpr::MaxOf { lhs, rhs, pos } => {
+                *pos = PosRange::default();
+                lhs.clear_positions();
+                rhs.clear_positions();
+            }
+            DurationExpr::Step { pos } | DurationExpr::Range { pos } => *pos = PosRange::default(),
         }
     }
 }

@@ -5,8 +5,15 @@
 //! texts follow Prometheus v3.14.
 
 pub mod ast;
+mod check;
 pub mod error;
 pub mod functions;
+mod lexer;
+pub mod literals;
+#[allow(clippy::module_inception)]
+mod parser;
+mod printer;
+pub mod quote;
 
 pub use ast::*;
 pub use error::{ParseErr, ParseError};
@@ -62,12 +69,20 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 
 /// Parses a PromQL expression with the given feature flags.
 pub fn parse_with_options(input: &str, options: ParseOptions) -> Result<Expr, ParseError> {
-    let _ = options;
-    Err(ParseError {
-        errors: vec![ParseErr::new(
-            input,
-            PosRange::new(0, input.len()),
-            "parser not implemented yet",
-        )],
-    })
+    let (expr, errors) = parser::parse_expr(input, options);
+    match expr {
+        // Like upstream, type-check only when parsing found no error.
+        Some(mut expr) if errors.is_empty() => {
+            let mut checker = check::Checker::new(input);
+            checker.check(&mut expr);
+            if checker.errors.is_empty() {
+                Ok(expr)
+            } else {
+                Err(ParseError {
+                    errors: checker.errors,
+                })
+            }
+        }
+        _ => Err(ParseError { errors }),
+    }
 }
