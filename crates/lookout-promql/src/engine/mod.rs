@@ -213,10 +213,12 @@ impl Engine {
         }
         match expr.value_type() {
             ValueType::Scalar | ValueType::Vector => {}
-            other => return Err(QueryError::BadData(format!(
+            other => {
+                return Err(QueryError::BadData(format!(
                 "invalid expression type {:?} for range query, must be Scalar or instant Vector",
                 other.document_name()
-            ))),
+            )))
+            }
         }
         let grid = Grid { start, end, step };
         let mut ev = Evaluator::new(querier, &self.opts, cancel, grid);
@@ -258,10 +260,12 @@ impl Engine {
                 out.sort_by(|a, b| a.metric.cmp(&b.metric));
                 Value::Matrix(out)
             }
-            other => return Err(QueryError::BadData(format!(
+            other => {
+                return Err(QueryError::BadData(format!(
                 "invalid expression type {:?} for range query, must be Scalar or instant Vector",
                 other.type_name()
-            ))),
+            )))
+            }
         };
         Ok(QueryResult {
             value,

@@ -37,13 +37,18 @@ pub fn histogram_equal(expected: &FloatHistogram, got: &FloatHistogram, check_hi
     if e.schema != g.schema || e.zero_threshold != g.zero_threshold {
         return false;
     }
-    if !float_equal(e.count, g.count) || !float_equal(e.sum, g.sum) || !float_equal(e.zero_count, g.zero_count) {
+    if !float_equal(e.count, g.count)
+        || !float_equal(e.sum, g.sum)
+        || !float_equal(e.zero_count, g.zero_count)
+    {
         return false;
     }
     if e.positive_spans != g.positive_spans || e.negative_spans != g.negative_spans {
         return false;
     }
-    if e.positive_buckets.len() != g.positive_buckets.len() || e.negative_buckets.len() != g.negative_buckets.len() {
+    if e.positive_buckets.len() != g.positive_buckets.len()
+        || e.negative_buckets.len() != g.negative_buckets.len()
+    {
         return false;
     }
     let buckets_ok = e
@@ -63,12 +68,12 @@ pub fn histogram_equal(expected: &FloatHistogram, got: &FloatHistogram, check_hi
 
 /// Short rendering of a histogram for failure messages.
 pub fn histogram_text(h: &FloatHistogram) -> String {
-    let mut s = format!(
-        "{{{{schema:{} count:{} sum:{}",
-        h.schema, h.count, h.sum
-    );
+    let mut s = format!("{{{{schema:{} count:{} sum:{}", h.schema, h.count, h.sum);
     if h.zero_count != 0.0 || h.zero_threshold != 0.0 {
-        s.push_str(&format!(" z_bucket:{} z_bucket_w:{}", h.zero_count, h.zero_threshold));
+        s.push_str(&format!(
+            " z_bucket:{} z_bucket_w:{}",
+            h.zero_count, h.zero_threshold
+        ));
     }
     let pos = hist::expand(&h.positive_spans, &h.positive_buckets);
     if !pos.is_empty() {

@@ -61,7 +61,12 @@ impl Querier for MemStore {
         Ok(Box::new(out.into_iter()))
     }
 
-    fn label_names(&self, matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let guard = self
             .series
             .read()
@@ -76,7 +81,13 @@ impl Querier for MemStore {
         Ok(names)
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let guard = self
             .series
             .read()
@@ -104,7 +115,12 @@ impl Appender for MemAppender {
         Ok(())
     }
 
-    fn append_histogram(&mut self, labels: &Labels, t: i64, h: &FloatHistogram) -> Result<(), AppendError> {
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<(), AppendError> {
         self.hists.push((labels.clone(), t, h.clone()));
         Ok(())
     }

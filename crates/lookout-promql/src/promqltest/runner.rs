@@ -8,7 +8,9 @@ use lookout_model::storage::{Appendable, Querier};
 use lookout_model::{FloatHistogram, Labels, LabelsBuilder, METRIC_NAME, STALE_NAN};
 
 use super::compare::{float_equal, histogram_equal, histogram_text};
-use super::script::{expected_points, parse_script, Command, EvalCmd, EvalKind, Expected, LoadCmd, TextMatch};
+use super::script::{
+    expected_points, parse_script, Command, EvalCmd, EvalKind, Expected, LoadCmd, TextMatch,
+};
 use super::series::SeqValue;
 use crate::engine::{AnnotationKind, Engine, QueryResult, SampleValue, Value};
 use crate::parser::{self, AtModifier, Expr};
@@ -122,17 +124,24 @@ fn load(store: &dyn TestStore, l: &LoadCmd, hist_metrics: &mut Vec<String>) -> R
             match v {
                 SeqValue::Gap => {}
                 SeqValue::Float(f) => {
-                    app.append(labels, t, *f).map_err(|e| format!("load {labels}: {e}"))?;
-                    floats_by_series.entry(labels.clone()).or_default().push((t, *f));
+                    app.append(labels, t, *f)
+                        .map_err(|e| format!("load {labels}: {e}"))?;
+                    floats_by_series
+                        .entry(labels.clone())
+                        .or_default()
+                        .push((t, *f));
                 }
-                SeqValue::Stale => app.append(labels, t, STALE_NAN).map_err(|e| format!("load {labels}: {e}"))?,
+                SeqValue::Stale => app
+                    .append(labels, t, STALE_NAN)
+                    .map_err(|e| format!("load {labels}: {e}"))?,
                 SeqValue::Histogram(h, _) => {
                     if let Some(n) = labels.metric_name() {
                         if !hist_metrics.iter().any(|m| m == n) {
                             hist_metrics.push(n.to_string());
                         }
                     }
-                    app.append_histogram(labels, t, h).map_err(|e| format!("load {labels}: {e}"))?
+                    app.append_histogram(labels, t, h)
+                        .map_err(|e| format!("load {labels}: {e}"))?
                 }
             }
         }
@@ -144,7 +153,8 @@ fn load(store: &dyn TestStore, l: &LoadCmd, hist_metrics: &mut Vec<String>) -> R
                     hist_metrics.push(n.to_string());
                 }
             }
-            app.append_histogram(&labels, t, &h).map_err(|e| format!("load {labels}: {e}"))?;
+            app.append_histogram(&labels, t, &h)
+                .map_err(|e| format!("load {labels}: {e}"))?;
         }
     }
     app.commit().map_err(|e| format!("commit: {e}"))
@@ -152,7 +162,9 @@ fn load(store: &dyn TestStore, l: &LoadCmd, hist_metrics: &mut Vec<String>) -> R
 
 /// Converts classic `_bucket`/`_count`/`_sum` float series to custom-bucket
 /// native histograms (`load_with_nhcb`).
-fn nhcb_from_classic(floats: &BTreeMap<Labels, Vec<(i64, f64)>>) -> Vec<(Labels, i64, FloatHistogram)> {
+fn nhcb_from_classic(
+    floats: &BTreeMap<Labels, Vec<(i64, f64)>>,
+) -> Vec<(Labels, i64, FloatHistogram)> {
     #[derive(Default)]
     struct Group {
         buckets: BTreeMap<i64, Vec<(f64, f64)>>,
@@ -161,7 +173,9 @@ fn nhcb_from_classic(floats: &BTreeMap<Labels, Vec<(i64, f64)>>) -> Vec<(Labels,
     }
     let mut groups: BTreeMap<Labels, Group> = BTreeMap::new();
     for (labels, pts) in floats {
-        let Some(name) = labels.metric_name() else { continue };
+        let Some(name) = labels.metric_name() else {
+            continue;
+        };
         let (base, kind) = if let Some(b) = name.strip_suffix("_bucket") {
             (b, 0)
         } else if let Some(b) = name.strip_suffix("_count") {
@@ -208,7 +222,11 @@ fn nhcb_from_classic(floats: &BTreeMap<Labels, Vec<(i64, f64)>>) -> Vec<(Labels,
                 prev = *c;
             }
             let total = bs.last().map(|b| b.1).unwrap_or(0.0);
-            let pairs: Vec<(i32, f64)> = counts.iter().enumerate().map(|(i, c)| (i as i32, *c)).collect();
+            let pairs: Vec<(i32, f64)> = counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i as i32, *c))
+                .collect();
             let (spans, buckets) = crate::engine::histogram::build(&pairs, false);
             let h = FloatHistogram {
                 schema: FloatHistogram::CUSTOM_BUCKETS_SCHEMA,
@@ -280,9 +298,11 @@ fn run_eval(engine: &Engine, q: &dyn Querier, e: &EvalCmd) -> Result<(), String>
                 };
                 for rt in times {
                     let res = engine.instant_query_expr(q, &rewritten, rt, None);
-                    check_outcome(e, res, Some(t), 0, 0).map_err(|m| format!("with @ {t} evaluated at {rt}: {m}"))?;
+                    check_outcome(e, res, Some(t), 0, 0)
+                        .map_err(|m| format!("with @ {t} evaluated at {rt}: {m}"))?;
                     if e.fail.is_none() {
-                        cross_check(engine, q, e, &rewritten, rt).map_err(|m| format!("with @ {t} evaluated at {rt}: {m}"))?;
+                        cross_check(engine, q, e, &rewritten, rt)
+                            .map_err(|m| format!("with @ {t} evaluated at {rt}: {m}"))?;
                     }
                 }
             }
@@ -291,12 +311,21 @@ fn run_eval(engine: &Engine, q: &dyn Querier, e: &EvalCmd) -> Result<(), String>
     }
 }
 
-fn cross_check(engine: &Engine, q: &dyn Querier, e: &EvalCmd, expr: &Expr, t: i64) -> Result<(), String> {
+fn cross_check(
+    engine: &Engine,
+    q: &dyn Querier,
+    e: &EvalCmd,
+    expr: &Expr,
+    t: i64,
+) -> Result<(), String> {
     if e.range_vector.is_some() || matches!(e.expected, Expected::String(_)) {
         return Ok(());
     }
     let lower = e.expr.to_lowercase();
-    if ["start()", "end()", "range()", "step()"].iter().any(|f| lower.replace(' ', "").contains(f)) {
+    if ["start()", "end()", "range()", "step()"]
+        .iter()
+        .any(|f| lower.replace(' ', "").contains(f))
+    {
         return Ok(());
     }
     let res = engine
@@ -313,10 +342,15 @@ fn cross_check(engine: &Engine, q: &dyn Querier, e: &EvalCmd, expr: &Expr, t: i6
     }
     // Take the points at t.
     if let Expected::Scalar(v) = e.expected {
-        let got = m.first().and_then(|s| s.floats.iter().find(|p| p.t == t)).map(|p| p.f);
+        let got = m
+            .first()
+            .and_then(|s| s.floats.iter().find(|p| p.t == t))
+            .map(|p| p.f);
         return match got {
             Some(g) if float_equal(v, g) => Ok(()),
-            other => Err(format!("range-mode cross-check: expected scalar {v}, got {other:?}")),
+            other => Err(format!(
+                "range-mode cross-check: expected scalar {v}, got {other:?}"
+            )),
         };
     }
     let mut vector = Vec::new();
@@ -335,7 +369,8 @@ fn cross_check(engine: &Engine, q: &dyn Querier, e: &EvalCmd, expr: &Expr, t: i6
             });
         }
     }
-    compare_result(e, &Value::Vector(vector), Some(t), 0, 0).map_err(|m| format!("range-mode cross-check: {m}"))
+    compare_result(e, &Value::Vector(vector), Some(t), 0, 0)
+        .map_err(|m| format!("range-mode cross-check: {m}"))
 }
 
 fn uses_functions(e: &Expr, names: &[&str]) -> bool {
@@ -436,10 +471,26 @@ fn check_outcome(
 
 fn check_annotations(e: &EvalCmd, r: &QueryResult) -> Result<(), String> {
     for (kind, expects, none, legacy, label) in [
-        (AnnotationKind::Warning, &e.warn, e.no_warn, e.legacy_warn, "warn"),
-        (AnnotationKind::Info, &e.info, e.no_info, e.legacy_info, "info"),
+        (
+            AnnotationKind::Warning,
+            &e.warn,
+            e.no_warn,
+            e.legacy_warn,
+            "warn",
+        ),
+        (
+            AnnotationKind::Info,
+            &e.info,
+            e.no_info,
+            e.legacy_info,
+            "info",
+        ),
     ] {
-        let got: Vec<&str> = r.annotations.of_kind(kind).map(|a| a.message.as_str()).collect();
+        let got: Vec<&str> = r
+            .annotations
+            .of_kind(kind)
+            .map(|a| a.message.as_str())
+            .collect();
         if none && !got.is_empty() {
             return Err(format!("expected no {label} annotations, got {got:?}"));
         }
@@ -486,16 +537,31 @@ fn value_matches(exp: &SeqValue, got: &SampleValue) -> Result<(), String> {
             if histogram_equal(h, g, *hint) {
                 Ok(())
             } else {
-                Err(format!("expected {}, got {}", histogram_text(h), histogram_text(g)))
+                Err(format!(
+                    "expected {}, got {}",
+                    histogram_text(h),
+                    histogram_text(g)
+                ))
             }
         }
-        (SeqValue::Histogram(..), SampleValue::Float(y)) => Err(format!("expected histogram, got float {y}")),
-        (_, SampleValue::Histogram(g)) => Err(format!("expected float, got histogram {}", histogram_text(g))),
+        (SeqValue::Histogram(..), SampleValue::Float(y)) => {
+            Err(format!("expected histogram, got float {y}"))
+        }
+        (_, SampleValue::Histogram(g)) => Err(format!(
+            "expected float, got histogram {}",
+            histogram_text(g)
+        )),
         (SeqValue::Gap, _) => Err("unexpected gap".into()),
     }
 }
 
-fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, step: i64) -> Result<(), String> {
+fn compare_result(
+    e: &EvalCmd,
+    v: &Value,
+    instant_t: Option<i64>,
+    start: i64,
+    step: i64,
+) -> Result<(), String> {
     match (&e.expected, v) {
         (Expected::Scalar(x), Value::Scalar { v, .. }) => {
             if float_equal(*x, *v) {
@@ -504,7 +570,9 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                 Err(format!("expected scalar {x}, got {v}"))
             }
         }
-        (Expected::Scalar(x), other) => Err(format!("expected scalar {x}, got {}", other.type_name())),
+        (Expected::Scalar(x), other) => {
+            Err(format!("expected scalar {x}, got {}", other.type_name()))
+        }
         (Expected::String(s), Value::String { s: g, .. }) => {
             if s == g {
                 Ok(())
@@ -512,7 +580,9 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                 Err(format!("expected string {s:?}, got {g:?}"))
             }
         }
-        (Expected::String(s), other) => Err(format!("expected string {s:?}, got {}", other.type_name())),
+        (Expected::String(s), other) => {
+            Err(format!("expected string {s:?}, got {}", other.type_name()))
+        }
         (Expected::Series(exp), Value::Vector(got)) => {
             if e.range_vector.is_some() {
                 return Err("expected range vector, got instant vector".into());
@@ -522,7 +592,10 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                     "expected {} series, got {}: {}",
                     exp.len(),
                     got.len(),
-                    got.iter().map(|s| s.metric.to_string()).collect::<Vec<_>>().join(" ")
+                    got.iter()
+                        .map(|s| s.metric.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ));
             }
             for (pos, s) in got.iter().enumerate() {
@@ -530,7 +603,12 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                     return Err(format!("unexpected series {}", s.metric));
                 };
                 if e.ordered && instant_t.is_some() && ei != pos {
-                    return Err(format!("series {} at position {}, expected {}", s.metric, pos + 1, ei + 1));
+                    return Err(format!(
+                        "series {} at position {}, expected {}",
+                        s.metric,
+                        pos + 1,
+                        ei + 1
+                    ));
                 }
                 let Some(first) = exp[ei].1.first() else {
                     return Err(format!("no expected value for {}", s.metric));
@@ -555,7 +633,10 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                     "expected {} series, got {}: {}",
                     exp.len(),
                     got.len(),
-                    got.iter().map(|s| s.metric.to_string()).collect::<Vec<_>>().join(" ")
+                    got.iter()
+                        .map(|s| s.metric.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ));
             }
             for s in got {
@@ -563,7 +644,10 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                     return Err(format!("unexpected series {}", s.metric));
                 };
                 let pts = expected_points(vals, mstart, mstep);
-                let nf = pts.iter().filter(|(_, v)| !matches!(v, SeqValue::Histogram(..))).count();
+                let nf = pts
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, SeqValue::Histogram(..)))
+                    .count();
                 let nh = pts.len() - nf;
                 if nf != s.floats.len() || nh != s.histograms.len() {
                     return Err(format!(
@@ -587,7 +671,10 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
                         (p.t, SampleValue::Float(p.f))
                     };
                     if got_v.0 != *t {
-                        return Err(format!("{}: expected point at {t}, got {}", s.metric, got_v.0));
+                        return Err(format!(
+                            "{}: expected point at {t}, got {}",
+                            s.metric, got_v.0
+                        ));
                     }
                     value_matches(v, &got_v.1).map_err(|m| format!("{} @ {t}: {m}", s.metric))?;
                 }
@@ -597,7 +684,9 @@ fn compare_result(e: &EvalCmd, v: &Value, instant_t: Option<i64>, start: i64, st
         (Expected::Series(exp), Value::Scalar { v, .. }) => {
             Err(format!("expected {} series, got scalar {v}", exp.len()))
         }
-        (Expected::Series(_), Value::String { s, .. }) => Err(format!("expected series, got string {s:?}")),
+        (Expected::Series(_), Value::String { s, .. }) => {
+            Err(format!("expected series, got string {s:?}"))
+        }
     }
 }
 

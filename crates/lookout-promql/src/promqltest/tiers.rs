@@ -60,16 +60,25 @@ impl CorpusIndex {
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
-        let (Some(fc), Some(lc), Some(nc), Some(tc)) = (col("file"), col("line"), col("native_histograms"), col("tier")) else {
+        let (Some(fc), Some(lc), Some(nc), Some(tc)) = (
+            col("file"),
+            col("line"),
+            col("native_histograms"),
+            col("tier"),
+        ) else {
             return Err(format!("{}: unexpected header", path.display()));
         };
         let mut entries = HashMap::new();
         for l in lines {
             let f: Vec<&str> = l.split('\t').collect();
-            let (Some(file), Some(line), Some(nh), Some(tier)) = (f.get(fc), f.get(lc), f.get(nc), f.get(tc)) else {
+            let (Some(file), Some(line), Some(nh), Some(tier)) =
+                (f.get(fc), f.get(lc), f.get(nc), f.get(tc))
+            else {
                 continue;
             };
-            let Ok(line) = line.parse::<usize>() else { continue };
+            let Ok(line) = line.parse::<usize>() else {
+                continue;
+            };
             entries.insert(
                 (file.to_string(), line),
                 Tier::from_parts(*tier == "experimental", *nh == "true"),
@@ -121,7 +130,9 @@ pub fn classify(file: &str, expr: &str, nh: bool) -> Tier {
         .collect();
     let has_call = |name: &str| {
         lower.match_indices(name).any(|(i, _)| {
-            let before_ok = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric() && lower.as_bytes()[i - 1] != b'_';
+            let before_ok = i == 0
+                || !lower.as_bytes()[i - 1].is_ascii_alphanumeric()
+                    && lower.as_bytes()[i - 1] != b'_';
             let rest = lower[i + name.len()..].trim_start();
             before_ok && rest.starts_with('(')
         })
