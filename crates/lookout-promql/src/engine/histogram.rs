@@ -442,7 +442,20 @@ pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
         return true;
     }
     if cur.uses_custom_buckets() && cur.custom_values != prev.custom_values {
-        return true;
+        // Compare on the common bounds: a layout change alone is no reset.
+        let bounds = intersect_bounds(&cur.custom_values, &prev.custom_values);
+        let c = remap_custom(cur, &bounds);
+        let p = remap_custom(prev, &bounds);
+        for &(i, pc) in &p {
+            if pc == 0.0 {
+                continue;
+            }
+            match c.iter().find(|x| x.0 == i) {
+                Some(&(_, cc)) if cc >= pc => {}
+                _ => return true,
+            }
+        }
+        return false;
     }
     if cur.schema > prev.schema {
         return true;

@@ -429,8 +429,10 @@ impl Evaluator<'_> {
         let mut out_idx: HashMap<Labels, usize> = HashMap::new();
         let mut out: Vec<SeriesV> = Vec::new();
         let mut label_cache: HashMap<(usize, usize), usize> = HashMap::new();
-        let fill_one = if swapped { m.fill.lhs } else { m.fill.rhs };
-        let fill_many = if swapped { m.fill.rhs } else { m.fill.lhs };
+        // Upstream swaps the fill values together with the operands for
+        // group_right, so fill_left then fills a missing right side.
+        let fill_one = m.fill.rhs;
+        let fill_many = m.fill.lhs;
         // Steps where the many side matched each one-side signature (for fill).
         let mut many_present: HashMap<u64, Vec<bool>> = HashMap::new();
 
@@ -470,6 +472,19 @@ impl Evaluator<'_> {
                     },
                 };
                 let _ = filled;
+                if m.card == VectorMatchCardinality::OneToOne
+                    && many_count.get(&sig).copied().unwrap_or(0) > 1
+                {
+                    let e = inserted.entry(sig).or_insert_with(|| vec![false; n]);
+                    if let Some(x) = e.get_mut(step) {
+                        if *x {
+                            return Err(QueryError::exec(
+                                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                            ));
+                        }
+                        *x = true;
+                    }
+                }
                 let (lv, rv) = if swapped {
                     (&one_v, &p.v)
                 } else {
@@ -495,19 +510,6 @@ impl Evaluator<'_> {
                     }
                     ElemRes::Skip => continue,
                 };
-                if m.card == VectorMatchCardinality::OneToOne
-                    && many_count.get(&sig).copied().unwrap_or(0) > 1
-                {
-                    let e = inserted.entry(sig).or_insert_with(|| vec![false; n]);
-                    if let Some(x) = e.get_mut(step) {
-                        if *x {
-                            return Err(QueryError::exec(
-                                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                            ));
-                        }
-                        *x = true;
-                    }
-                }
                 let key = (mi, one_idx.unwrap_or(usize::MAX));
                 let oi = match label_cache.get(&key) {
                     Some(&oi) => oi,
@@ -571,8 +573,7 @@ impl Evaluator<'_> {
                     let oi = match label_cache.get(&key) {
                         Some(&oi) => oi,
                         None => {
-                            let mut labels = result_metric(&s.labels, None, m);
-                            labels = labels.without(&[METRIC_NAME]);
+                            let labels = match_group_labels(&s.labels, m);
                             let oi = *out_idx.entry(labels.clone()).or_insert_with(|| {
                                 out.push(SeriesV {
                                     labels,

@@ -106,12 +106,9 @@ impl Evaluator<'_> {
                 for s in &v {
                     for p in &s.pts {
                         let i = grid.index(p.t);
-                        if let Some(x) = cnt.get_mut(i) {
+                        if let (Some(x), V::F(f)) = (cnt.get_mut(i), &p.v) {
                             *x += 1;
-                            out[i] = match p.v {
-                                V::F(f) => f,
-                                V::H(_) => f64::NAN,
-                            };
+                            out[i] = *f;
                         }
                     }
                 }

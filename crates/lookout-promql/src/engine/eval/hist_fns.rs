@@ -126,6 +126,24 @@ pub(crate) fn native_fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64
     if h.count == 0.0 || lower.is_nan() || upper.is_nan() {
         return f64::NAN;
     }
+    if h.uses_custom_buckets() {
+        let mut cum = 0.0;
+        let mut buckets: Vec<ClassicBucket> = Vec::with_capacity(h.custom_values.len() + 1);
+        let counts = hist::expand(&h.positive_spans, &h.positive_buckets);
+        for i in 0..=h.custom_values.len() {
+            let c = counts
+                .iter()
+                .find(|(j, _)| *j == i as i32)
+                .map(|x| x.1)
+                .unwrap_or(0.0);
+            cum += c;
+            buckets.push(ClassicBucket {
+                upper: h.custom_values.get(i).copied().unwrap_or(f64::INFINITY),
+                count: cum,
+            });
+        }
+        return cumulative_fraction(lower, upper, &buckets, h.count);
+    }
     if lower >= upper {
         return 0.0;
     }
@@ -248,7 +266,8 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<ClassicBucket>) -> (f64,
     (start + (end - start) * (rank / count), forced)
 }
 
-/// `histogram_fraction` over classic buckets.
+/// `histogram_fraction` over classic buckets. Buckets of infinite width
+/// contribute nothing (no interpolation is possible in them).
 pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<ClassicBucket>) -> f64 {
     buckets.sort_by(|a, b| {
         a.upper
@@ -262,34 +281,49 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<ClassicB
     coalesce(buckets);
     ensure_monotonic(buckets, 1e-12);
     let total = buckets[buckets.len() - 1].count;
+    cumulative_fraction(lower, upper, buckets, total)
+}
+
+/// Fraction of `total` between `lower` and `upper` over cumulative buckets.
+pub(crate) fn cumulative_fraction(
+    lower: f64,
+    upper: f64,
+    buckets: &[ClassicBucket],
+    total: f64,
+) -> f64 {
     if total == 0.0 || lower.is_nan() || upper.is_nan() {
         return f64::NAN;
     }
     if lower >= upper {
         return 0.0;
     }
-    // Cumulative count at value v, interpolating linearly within buckets.
     let rank_at = |v: f64| -> f64 {
+        if v == f64::NEG_INFINITY {
+            return 0.0;
+        }
+        if v == f64::INFINITY {
+            return total;
+        }
         let mut prev_upper = f64::NEG_INFINITY;
         let mut prev_count = 0.0;
         for (i, b) in buckets.iter().enumerate() {
             if v <= b.upper {
-                if v == b.upper {
-                    return b.count;
-                }
                 let lo = if i == 0 {
                     if b.upper > 0.0 {
                         0.0
                     } else {
-                        return if v < b.upper { 0.0 } else { b.count };
+                        f64::NEG_INFINITY
                     }
                 } else {
                     prev_upper
                 };
-                if b.upper == f64::INFINITY {
+                if v <= lo {
                     return prev_count;
                 }
-                if v <= lo {
+                if lo == f64::NEG_INFINITY {
+                    return b.count;
+                }
+                if b.upper == f64::INFINITY {
                     return prev_count;
                 }
                 return prev_count + (b.count - prev_count) * (v - lo) / (b.upper - lo);
@@ -502,12 +536,22 @@ fn fraction_below(lo: f64, hi: f64, c: f64, linear: bool) -> f64 {
 /// Rendering used as a label value by `count_values` on histograms.
 pub(crate) fn histogram_string(h: &FloatHistogram) -> String {
     let mut s = format!("{{count:{}, sum:{}", go_float_g(h.count), go_float_g(h.sum));
+    let zero_lower = -h.zero_threshold;
     for b in hist::all_buckets(h) {
         if b.count == 0.0 {
             continue;
         }
+        let is_zero =
+            !h.uses_custom_buckets() && b.lower == zero_lower && b.upper == h.zero_threshold;
+        let (open, close) = if is_zero {
+            ('[', ']')
+        } else if b.upper <= 0.0 && !h.uses_custom_buckets() {
+            ('[', ')')
+        } else {
+            ('(', ']')
+        };
         s.push_str(&format!(
-            ", ({}, {}]:{}",
+            ", {open}{},{}{close}:{}",
             go_float_g(b.lower),
             go_float_g(b.upper),
             go_float_g(b.count)
@@ -652,7 +696,7 @@ impl Evaluator<'_> {
             match m {
                 Mode::Quantile(_, Some(l)) => {
                     let _ = qi;
-                    with_label(labels, l, &go_float_g(q))
+                    with_label(labels, l, &quantile_label_value(q))
                 }
                 _ => labels.clone(),
             }
@@ -839,6 +883,16 @@ impl Evaluator<'_> {
         }
         let _ = Arc::new(0);
         Ok(Val::Vector(merged))
+    }
+}
+
+/// Label value for `histogram_quantiles`: shortest form, with `.0` kept
+/// on integral values (`0.0`, `0.25`, `1.0`).
+fn quantile_label_value(q: f64) -> String {
+    if q.is_finite() && q.fract() == 0.0 && q.abs() < 1e21 {
+        format!("{q:.1}")
+    } else {
+        go_float_g(q)
     }
 }
 

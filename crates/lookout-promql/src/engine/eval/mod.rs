@@ -309,10 +309,15 @@ impl<'a> Evaluator<'a> {
         for s in set {
             self.check()?;
             let s = s?;
+            let shists: Vec<(i64, Hist)> = s
+                .histograms
+                .into_iter()
+                .map(|h| (h.t, Arc::new(h.h)))
+                .collect();
             let mut pts: Vec<Pt> = Vec::with_capacity(if at.is_some() {
                 n
             } else {
-                n.min(s.floats.len() + s.histograms.len() + 1)
+                n.min(s.floats.len() + shists.len() + 1)
             });
             let (mut fi, mut hi) = (0usize, 0usize);
             let mut cached: Option<Option<V>> = None;
@@ -325,17 +330,13 @@ impl<'a> Evaluator<'a> {
                     while fi < s.floats.len() && s.floats[fi].t <= r {
                         fi += 1;
                     }
-                    while hi < s.histograms.len() && s.histograms[hi].t <= r {
+                    while hi < shists.len() && shists[hi].0 <= r {
                         hi += 1;
                     }
                     let f = if fi > 0 { s.floats.get(fi - 1) } else { None };
-                    let h = if hi > 0 {
-                        s.histograms.get(hi - 1)
-                    } else {
-                        None
-                    };
+                    let h = if hi > 0 { shists.get(hi - 1) } else { None };
                     let pick: Option<(i64, V)> = match (f, h) {
-                        (Some(f), Some(h)) if h.t > f.t => Some((h.t, V::H(Arc::new(h.h.clone())))),
+                        (Some(f), Some(h)) if h.0 > f.t => Some((h.0, V::H(h.1.clone()))),
                         (Some(f), _) => {
                             if is_stale_nan(f.v) {
                                 None
@@ -343,7 +344,7 @@ impl<'a> Evaluator<'a> {
                                 Some((f.t, V::F(f.v)))
                             }
                         }
-                        (None, Some(h)) => Some((h.t, V::H(Arc::new(h.h.clone())))),
+                        (None, Some(h)) => Some((h.0, V::H(h.1.clone()))),
                         (None, None) => None,
                     };
                     // A stale float newer than the histogram hides it too.
@@ -485,7 +486,26 @@ impl<'a> Evaluator<'a> {
                 for p in s.pts {
                     match p.v {
                         V::F(f) => rs.floats.push(lookout_model::FloatSample { t: p.t, v: f }),
-                        V::H(h) => rs.hists.push((p.t, h)),
+                        V::H(h) => {
+                            // The same stored sample seen again through the
+                            // lookback must not count as another reset.
+                            let repeat = rs
+                                .hists
+                                .last()
+                                .is_some_and(|(_, prev)| Arc::ptr_eq(prev, &h));
+                            let h = if repeat
+                                && h.counter_reset_hint
+                                    == lookout_model::CounterResetHint::CounterReset
+                            {
+                                let mut c = (*h).clone();
+                                c.counter_reset_hint =
+                                    lookout_model::CounterResetHint::NotCounterReset;
+                                Arc::new(c)
+                            } else {
+                                h
+                            };
+                            rs.hists.push((p.t, h))
+                        }
                     }
                 }
                 series.push(rs);

@@ -53,7 +53,13 @@ pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    vals.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    // NaN sorts as the smallest value, as upstream's value heap does.
+    vals.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
     let n = vals.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -872,6 +878,9 @@ fn float_kernel(name: &str, fs: &[FloatSample], params: &[f64], w: &Window) -> O
         }
         "mad_over_time" => {
             let mut vals: Vec<f64> = fs.iter().map(|p| p.v).collect();
+            if vals.iter().any(|v| v.is_nan()) {
+                return Some(V::F(f64::NAN));
+            }
             let med = quantile(0.5, &mut vals);
             let mut dev: Vec<f64> = vals.iter().map(|v| (v - med).abs()).collect();
             Some(V::F(quantile(0.5, &mut dev)))
