@@ -202,8 +202,12 @@ pub fn compact(h: &mut FloatHistogram) {
     (h.negative_spans, h.negative_buckets) = build(&neg, true);
 }
 
-/// Multiplies every count and the sum by `f`.
+/// Multiplies every count and the sum by `f` (a negative factor turns
+/// the histogram into a gauge).
 pub fn scale(h: &mut FloatHistogram, f: f64) {
+    if f < 0.0 {
+        h.counter_reset_hint = CounterResetHint::Gauge;
+    }
     h.count *= f;
     h.sum *= f;
     h.zero_count *= f;
@@ -216,8 +220,18 @@ pub fn scale(h: &mut FloatHistogram, f: f64) {
     }
 }
 
-/// Divides every count and the sum by `f`.
+/// Divides every count and the sum by `f`. Division by zero leaves only
+/// the zero bucket (every bucket would be infinite or NaN).
 pub fn divide(h: &mut FloatHistogram, f: f64) {
+    if f < 0.0 {
+        h.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    if f == 0.0 {
+        h.positive_spans.clear();
+        h.positive_buckets.clear();
+        h.negative_spans.clear();
+        h.negative_buckets.clear();
+    }
     h.count /= f;
     h.sum /= f;
     h.zero_count /= f;
@@ -348,6 +362,11 @@ fn remap_custom(h: &FloatHistogram, bounds: &[f64]) -> Vec<(i32, f64)> {
     out
 }
 
+/// Re-buckets a custom-bucket histogram onto a subset of its bounds.
+pub fn remap_custom_pub(h: &FloatHistogram, bounds: &[f64]) -> Vec<(i32, f64)> {
+    remap_custom(h, bounds)
+}
+
 /// `a + sign*b` (sign is 1 or -1). The result keeps `a`'s hint adjusted by
 /// Prometheus' rules, the smaller schema and the larger zero threshold.
 pub fn add_sub(
@@ -422,9 +441,12 @@ pub fn add(a: &FloatHistogram, b: &FloatHistogram) -> Result<(FloatHistogram, Op
     add_sub(a, b, 1.0)
 }
 
-/// `a - b`.
+/// `a - b`; the result is a gauge.
 pub fn sub(a: &FloatHistogram, b: &FloatHistogram) -> Result<(FloatHistogram, OpFlags), HistError> {
-    add_sub(a, b, -1.0)
+    add_sub(a, b, -1.0).map(|(mut h, f)| {
+        h.counter_reset_hint = CounterResetHint::Gauge;
+        (h, f)
+    })
 }
 
 /// Whether `cur` is a counter reset relative to `prev` (Prometheus'

@@ -129,10 +129,12 @@ fn storage_hint(
     cur: &FloatHistogram,
 ) -> lookout_model::CounterResetHint {
     use lookout_model::CounterResetHint::*;
+    // Prometheus' TSDB reports the first sample of a chunk (and so every
+    // detected or hinted reset) as "unknown" (upstream issue 15346).
     match (cur.counter_reset_hint, prev) {
         (Gauge, _) => Gauge,
+        (CounterReset, _) => Unknown,
         (hint, None) => hint,
-        (CounterReset, Some(_)) => CounterReset,
         (_, Some(p)) => {
             if p.counter_reset_hint == Gauge {
                 return cur.counter_reset_hint;
@@ -140,7 +142,7 @@ fn storage_hint(
             let mut c = cur.clone();
             c.counter_reset_hint = Unknown;
             if crate::engine::histogram::detect_reset(&c, p) {
-                CounterReset
+                Unknown
             } else {
                 NotCounterReset
             }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use lookout_model::{FloatHistogram, Labels, LabelsBuilder, METRIC_NAME};
 
+use super::hist_acc::HistAcc;
 use super::*;
 use crate::engine::annotations::go_float_g;
 use crate::engine::histogram as hist;
@@ -31,7 +32,8 @@ struct Acc {
     mean: f64,
     incremental: bool,
     fval: f64,
-    h: Option<FloatHistogram>,
+    h: Option<Box<HistAcc>>,
+    poisoned: bool,
     has_float: bool,
     has_hist: bool,
     drop: bool,
@@ -247,53 +249,27 @@ impl Evaluator<'_> {
                             match op {
                                 AggregateOp::Sum | AggregateOp::Avg => {
                                     acc.n += 1;
-                                    let cnt = acc.n as f64;
-                                    match acc.h.take() {
+                                    if acc.poisoned {
+                                        continue;
+                                    }
+                                    match acc.h.as_mut() {
                                         None => {
-                                            if !acc.has_float {
-                                                acc.h = Some((**h).clone());
-                                            }
+                                            acc.h = Some(Box::new(HistAcc::new(
+                                                h,
+                                                op == AggregateOp::Avg,
+                                            )));
                                         }
                                         Some(cur) => {
-                                            let r = if op == AggregateOp::Sum {
-                                                hist::add(&cur, h)
-                                            } else {
-                                                // incremental mean: cur + (h - cur)/n
-                                                let mut left = (**h).clone();
-                                                hist::divide(&mut left, cnt);
-                                                let mut right = cur.clone();
-                                                hist::divide(&mut right, cnt);
-                                                match hist::sub(&left, &right) {
-                                                    Ok((d, f1)) => hist::add(&cur, &d).map(|(r, f2)| {
-                                                        (r, hist::OpFlags {
-                                                            counter_reset_collision: f1.counter_reset_collision || f2.counter_reset_collision,
-                                                            nhcb_reconciled: f1.nhcb_reconciled || f2.nhcb_reconciled,
-                                                        })
-                                                    }),
-                                                    Err(e) => Err(e),
-                                                }
-                                            };
-                                            match r {
-                                                Ok((sum, flags)) => {
-                                                    if flags.counter_reset_collision {
-                                                        self.annos.warn("conflicting counter resets during histogram aggregation", a.pos);
-                                                    }
-                                                    if flags.nhcb_reconciled {
-                                                        self.annos.info("mismatched custom buckets were reconciled during aggregation", a.pos);
-                                                    }
-                                                    acc.h = Some(sum);
-                                                }
-                                                Err(_) => {
-                                                    self.annos.warn(
-                                                        crate::engine::annotations::with_metric_name(
-                                                            "vector contains a mix of histograms with exponential and custom buckets schemas",
-                                                            &metric_name,
-                                                        ),
-                                                        a.pos,
-                                                    );
-                                                    acc.has_float = true; // poison
-                                                    acc.h = None;
-                                                }
+                                            if cur.add(h).is_err() {
+                                                self.annos.warn(
+                                                    crate::engine::annotations::with_metric_name(
+                                                        "vector contains a mix of histograms with exponential and custom buckets schemas",
+                                                        &metric_name,
+                                                    ),
+                                                    a.pos,
+                                                );
+                                                acc.poisoned = true;
+                                                acc.h = None;
                                             }
                                         }
                                     }
@@ -330,9 +306,14 @@ impl Evaluator<'_> {
                         }
                         if acc.has_hist {
                             match acc.h {
-                                Some(mut h) => {
-                                    hist::compact(&mut h);
-                                    V::H(Arc::new(h))
+                                Some(h) => {
+                                    if h.flags.counter_reset_collision {
+                                        self.annos.warn("conflicting counter resets during histogram aggregation", a.pos);
+                                    }
+                                    if h.flags.nhcb_reconciled {
+                                        self.annos.info("mismatched custom buckets were reconciled during aggregation", a.pos);
+                                    }
+                                    V::H(Arc::new(h.result()))
                                 }
                                 None => continue,
                             }

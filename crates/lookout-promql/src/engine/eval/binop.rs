@@ -143,7 +143,12 @@ impl Evaluator<'_> {
                     } else {
                         "subtraction"
                     };
-                    match hist::add_sub(a, b, sign) {
+                    let r = if sign > 0.0 {
+                        hist::add(a, b)
+                    } else {
+                        hist::sub(a, b)
+                    };
+                    match r {
                         Ok((mut res, flags)) => {
                             if flags.counter_reset_collision {
                                 self.annos.warn(
@@ -191,8 +196,11 @@ impl Evaluator<'_> {
     }
 
     pub(crate) fn eval_binary(&mut self, b: &BinaryExpr, grid: Grid) -> Result<Val> {
-        let lhs = self.eval(&b.lhs, grid)?;
-        let rhs = self.eval(&b.rhs, grid)?;
+        let saved = std::mem::replace(&mut self.stats_decoding, false);
+        let lhs = self.eval(&b.lhs, grid);
+        let rhs = self.eval(&b.rhs, grid);
+        self.stats_decoding = saved;
+        let (lhs, rhs) = (lhs?, rhs?);
         match (lhs, rhs) {
             (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
                 l.iter()
@@ -248,7 +256,9 @@ impl Evaluator<'_> {
         scalar_left: bool,
         grid: Grid,
     ) -> Result<Vec<SeriesV>> {
-        let drops = !b.op.is_comparison() || b.return_bool;
+        let drops = (!b.op.is_comparison()
+            && !matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower))
+            || b.return_bool;
         let mut out = Vec::with_capacity(v.len());
         for mut series in v {
             self.check()?;
@@ -376,7 +386,9 @@ impl Evaluator<'_> {
         let swapped = m.card == VectorMatchCardinality::OneToMany;
         let (many, one) = if swapped { (&rhs, &lhs) } else { (&lhs, &rhs) };
         let one_side_name = if swapped { "left" } else { "right" };
-        let drops = !b.op.is_comparison() || b.return_bool;
+        let drops = (!b.op.is_comparison()
+            && !matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower))
+            || b.return_bool;
 
         // Group the "one" side by signature; detect duplicates per step.
         let mut one_groups: HashMap<u64, Vec<usize>> = HashMap::new();

@@ -198,13 +198,15 @@ pub(crate) fn native_fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64
         }
         rank += b.count;
     }
-    if !lower_set || lower_rank > h.count {
-        lower_rank = h.count;
+    // Unset ranks lie beyond every bucket: NaN observations (counted in
+    // `count` but in no bucket) are excluded.
+    if !lower_set {
+        lower_rank = rank;
     }
-    if !upper_set || upper_rank > h.count {
-        upper_rank = h.count;
+    if !upper_set {
+        upper_rank = rank;
     }
-    (upper_rank - lower_rank) / h.count
+    (upper_rank.min(h.count) - lower_rank.min(h.count)) / h.count
 }
 
 /// A classic-histogram bucket.
@@ -445,6 +447,29 @@ pub(crate) fn trim(h: &FloatHistogram, cutoff: f64, keep_below: bool) -> FloatHi
             sum += kept * representative(h, lo, hi, true);
         }
     }
+    if h.uses_custom_buckets() {
+        let pairs = hist::expand(&h.positive_spans, &h.positive_buckets);
+        let mut res = Vec::with_capacity(pairs.len());
+        for (i, c) in pairs {
+            let (lower, upper) = hist::positive_bounds(h, i);
+            let (kept, rep) = keep_custom(lower, upper, c, cutoff, keep_below);
+            if kept != c {
+                changed = true;
+            }
+            count += kept;
+            if kept != 0.0 {
+                sum += kept * rep;
+            }
+            res.push(kept);
+        }
+        out.positive_buckets = res;
+        if changed {
+            out.count = count;
+            out.sum = sum;
+        }
+        hist::compact(&mut out);
+        return out;
+    }
     let mut trim_side = |spans: &[lookout_model::Span],
                          counts: &[f64],
                          negative: bool,
@@ -486,6 +511,63 @@ pub(crate) fn trim(h: &FloatHistogram, cutoff: f64, keep_below: bool) -> FloatHi
     }
     hist::compact(&mut out);
     out
+}
+
+/// Kept count and representative value of a custom bucket. Infinite-width
+/// buckets are never interpolated: their observations are taken to lie at
+/// the infinite end (a first bucket with a positive upper bound is read as
+/// starting at zero, as `histogram_quantile` does).
+fn keep_custom(lower: f64, upper: f64, c: f64, cutoff: f64, keep_below: bool) -> (f64, f64) {
+    let inf_lo = lower == f64::NEG_INFINITY;
+    let inf_hi = upper == f64::INFINITY;
+    if keep_below && cutoff == f64::INFINITY || !keep_below && cutoff == f64::NEG_INFINITY {
+        return (c, (lower + upper) / 2.0);
+    }
+    if inf_lo && inf_hi
+        || !keep_below && cutoff == f64::INFINITY
+        || keep_below && cutoff == f64::NEG_INFINITY
+    {
+        return (0.0, 0.0);
+    }
+    if inf_lo {
+        if upper > 0.0 {
+            if cutoff < 0.0 {
+                return (0.0, 0.0);
+            }
+            return keep_linear(0.0, upper, c, cutoff, keep_below);
+        }
+        return if keep_below {
+            (c, cutoff.min(upper))
+        } else {
+            (0.0, 0.0)
+        };
+    }
+    if inf_hi {
+        return if keep_below {
+            (0.0, 0.0)
+        } else {
+            (c, cutoff.max(lower))
+        };
+    }
+    keep_linear(lower, upper, c, cutoff, keep_below)
+}
+
+fn keep_linear(lo: f64, hi: f64, c: f64, cutoff: f64, keep_below: bool) -> (f64, f64) {
+    if keep_below {
+        if hi <= cutoff {
+            (c, (lo + hi) / 2.0)
+        } else if lo >= cutoff {
+            (0.0, 0.0)
+        } else {
+            (c * (cutoff - lo) / (hi - lo), (lo + cutoff) / 2.0)
+        }
+    } else if lo >= cutoff {
+        (c, (lo + hi) / 2.0)
+    } else if hi <= cutoff {
+        (0.0, 0.0)
+    } else {
+        (c * (hi - cutoff) / (hi - lo), (cutoff + hi) / 2.0)
+    }
 }
 
 /// The kept count of a bucket and the kept range.
@@ -564,7 +646,11 @@ pub(crate) fn histogram_string(h: &FloatHistogram) -> String {
 impl Evaluator<'_> {
     /// Per-sample histogram functions returning floats.
     pub(crate) fn hist_value_fn(&mut self, name: &str, c: &Call, grid: Grid) -> Result<Val> {
-        let v = self.eval_vector(&c.args[0], grid)?;
+        let stats = matches!(name, "histogram_count" | "histogram_sum" | "histogram_avg");
+        let saved = std::mem::replace(&mut self.stats_decoding, stats);
+        let v = self.eval_vector(&c.args[0], grid);
+        self.stats_decoding = saved;
+        let v = v?;
         let mut out = Vec::with_capacity(v.len());
         for s in v {
             let pts: Vec<Pt> = s
@@ -650,7 +736,10 @@ impl Evaluator<'_> {
                 }
             }
         }
-        let input = self.eval_vector(vec_arg, grid)?;
+        let saved = std::mem::replace(&mut self.stats_decoding, false);
+        let input = self.eval_vector(vec_arg, grid);
+        self.stats_decoding = saved;
+        let input = input?;
 
         // Classic buckets: group float series by labels without `le`.
         let mut groups: HashMap<Labels, usize> = HashMap::new();

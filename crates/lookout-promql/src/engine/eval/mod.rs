@@ -3,6 +3,7 @@
 mod aggregate;
 mod binop;
 mod functions;
+mod hist_acc;
 mod hist_fns;
 mod label_fns;
 mod range_fns;
@@ -68,6 +69,10 @@ pub(crate) struct Evaluator<'a> {
     pub qstart: i64,
     pub qend: i64,
     pub qstep: i64,
+    /// Set while evaluating below `histogram_count/sum/avg` (upstream's
+    /// histogram-stats decoding): histograms lose their buckets and get
+    /// counter-reset hints from on-the-fly detection.
+    pub stats_decoding: bool,
     checks: u32,
 }
 
@@ -90,6 +95,7 @@ impl<'a> Evaluator<'a> {
             qstart: grid.start,
             qend: grid.end,
             qstep: if grid.start == grid.end { 0 } else { grid.step },
+            stats_decoding: false,
             checks: 0,
         }
     }
@@ -222,6 +228,8 @@ impl<'a> Evaluator<'a> {
                                     V::H(h) => {
                                         let mut h2 = (**h).clone();
                                         super::histogram::scale(&mut h2, -1.0);
+                                        h2.counter_reset_hint =
+                                            lookout_model::CounterResetHint::Gauge;
                                         V::H(Arc::new(h2))
                                     }
                                 };
@@ -309,11 +317,7 @@ impl<'a> Evaluator<'a> {
         for s in set {
             self.check()?;
             let s = s?;
-            let shists: Vec<(i64, Hist)> = s
-                .histograms
-                .into_iter()
-                .map(|h| (h.t, Arc::new(h.h)))
-                .collect();
+            let shists: Vec<(i64, Hist)> = self.decode_histograms(s.histograms, &s.floats);
             let mut pts: Vec<Pt> = Vec::with_capacity(if at.is_some() {
                 n
             } else {
@@ -406,15 +410,11 @@ impl<'a> Evaluator<'a> {
         for s in set {
             self.check()?;
             let s = s?;
+            let hists: Vec<(i64, Hist)> = self.decode_histograms(s.histograms, &s.floats);
             let floats: Vec<_> = s
                 .floats
                 .into_iter()
                 .filter(|f| !is_stale_nan(f.v))
-                .collect();
-            let hists: Vec<(i64, Hist)> = s
-                .histograms
-                .into_iter()
-                .map(|h| (h.t, Arc::new(h.h)))
                 .collect();
             if floats.is_empty() && hists.is_empty() {
                 continue;
@@ -476,7 +476,10 @@ impl<'a> Evaluator<'a> {
                 end: last,
                 step,
             };
-            let v = self.eval_vector(&sq.expr, inner)?;
+            let saved = std::mem::replace(&mut self.stats_decoding, false);
+            let v = self.eval_vector(&sq.expr, inner);
+            self.stats_decoding = saved;
+            let v = v?;
             for s in v {
                 let mut rs = RangeSeries {
                     labels: s.labels,
@@ -487,23 +490,18 @@ impl<'a> Evaluator<'a> {
                     match p.v {
                         V::F(f) => rs.floats.push(lookout_model::FloatSample { t: p.t, v: f }),
                         V::H(h) => {
-                            // The same stored sample seen again through the
-                            // lookback must not count as another reset.
-                            let repeat = rs
-                                .hists
-                                .last()
-                                .is_some_and(|(_, prev)| Arc::ptr_eq(prev, &h));
-                            let h = if repeat
-                                && h.counter_reset_hint
-                                    == lookout_model::CounterResetHint::CounterReset
-                            {
-                                let mut c = (*h).clone();
-                                c.counter_reset_hint =
-                                    lookout_model::CounterResetHint::NotCounterReset;
-                                Arc::new(c)
-                            } else {
-                                h
-                            };
+                            // Subqueries skip samples, so stored hints (which
+                            // describe the step from the previous stored
+                            // sample) are dropped: resets are detected anew.
+                            use lookout_model::CounterResetHint::*;
+                            let h =
+                                if matches!(h.counter_reset_hint, CounterReset | NotCounterReset) {
+                                    let mut c = (*h).clone();
+                                    c.counter_reset_hint = Unknown;
+                                    Arc::new(c)
+                                } else {
+                                    h
+                                };
                             rs.hists.push((p.t, h))
                         }
                     }
@@ -522,6 +520,53 @@ impl<'a> Evaluator<'a> {
             pos: sq.pos,
             selector_name: None,
         })
+    }
+
+    /// Turns stored histogram samples into shared values; in stats-decoding
+    /// mode, derives hints by reset detection and drops the buckets.
+    fn decode_histograms(
+        &self,
+        hs: Vec<lookout_model::HistogramSample>,
+        floats: &[lookout_model::FloatSample],
+    ) -> Vec<(i64, Hist)> {
+        if !self.stats_decoding {
+            return hs.into_iter().map(|h| (h.t, Arc::new(h.h))).collect();
+        }
+        use lookout_model::CounterResetHint::*;
+        let mut out: Vec<(i64, Hist)> = Vec::with_capacity(hs.len());
+        let mut prev: Option<(i64, lookout_model::FloatHistogram)> = None;
+        let mut fi = 0usize;
+        for s in hs {
+            // A float sample in between breaks the histogram sequence.
+            while fi < floats.len() && floats[fi].t < s.t {
+                if floats[fi].t > prev.as_ref().map_or(i64::MIN, |p| p.0) {
+                    prev = None;
+                }
+                fi += 1;
+            }
+            let mut h = s.h;
+            if h.counter_reset_hint != Gauge {
+                if let Some((_, p)) = &prev {
+                    let mut probe = h.clone();
+                    probe.counter_reset_hint = Unknown;
+                    h.counter_reset_hint = if super::histogram::detect_reset(&probe, p) {
+                        CounterReset
+                    } else {
+                        NotCounterReset
+                    };
+                }
+            }
+            let mut stripped = h.clone();
+            stripped.positive_spans.clear();
+            stripped.positive_buckets.clear();
+            stripped.negative_spans.clear();
+            stripped.negative_buckets.clear();
+            stripped.custom_values.clear();
+            stripped.zero_count = 0.0;
+            out.push((s.t, Arc::new(stripped)));
+            prev = Some((s.t, h));
+        }
+        out
     }
 
     /// Applies delayed name removal to a vector and rejects duplicate label

@@ -398,63 +398,32 @@ impl Evaluator<'_> {
         metric: &str,
         pos: PosRange,
     ) -> Option<Hist> {
-        let mut acc: FloatHistogram = (*hs[0].1).clone();
-        let mut collision = false;
-        let mut reconciled = false;
-        for (k, (_, h)) in hs.iter().enumerate().skip(1) {
-            let r = if avg {
-                let cnt = (k + 1) as f64;
-                let mut left = (**h).clone();
-                hist::divide(&mut left, cnt);
-                let mut right = acc.clone();
-                hist::divide(&mut right, cnt);
-                hist::sub(&left, &right).and_then(|(d, f1)| {
-                    hist::add(&acc, &d).map(|(r, f2)| {
-                        (
-                            r,
-                            hist::OpFlags {
-                                counter_reset_collision: f1.counter_reset_collision
-                                    || f2.counter_reset_collision,
-                                nhcb_reconciled: f1.nhcb_reconciled || f2.nhcb_reconciled,
-                            },
-                        )
-                    })
-                })
-            } else {
-                hist::add(&acc, h)
-            };
-            match r {
-                Ok((x, f)) => {
-                    acc = x;
-                    collision |= f.counter_reset_collision;
-                    reconciled |= f.nhcb_reconciled;
-                }
-                Err(_) => {
-                    self.annos.warn(
-                        with_metric_name(
-                            "vector contains a mix of histograms with exponential and custom buckets schemas",
-                            metric,
-                        ),
-                        pos,
-                    );
-                    return None;
-                }
+        let mut acc = super::hist_acc::HistAcc::new(&hs[0].1, avg);
+        for (_, h) in hs.iter().skip(1) {
+            if acc.add(h).is_err() {
+                self.annos.warn(
+                    with_metric_name(
+                        "vector contains a mix of histograms with exponential and custom buckets schemas",
+                        metric,
+                    ),
+                    pos,
+                );
+                return None;
             }
         }
-        if collision {
+        if acc.flags.counter_reset_collision {
             self.annos.warn(
                 "conflicting counter resets during histogram aggregation",
                 pos,
             );
         }
-        if reconciled {
+        if acc.flags.nhcb_reconciled {
             self.annos.info(
                 "mismatched custom buckets were reconciled during aggregation",
                 pos,
             );
         }
-        hist::compact(&mut acc);
-        Some(Arc::new(acc))
+        Some(Arc::new(acc.result()))
     }
 
     /// `rate`, `increase` and `delta` with Prometheus' extrapolation.
@@ -626,6 +595,11 @@ impl Evaluator<'_> {
                 }
                 // segment [seg_start, k-1]
                 let seg_last = &hs[k - 1].1;
+                if seg_start == 0 && k == 1 {
+                    // A single-sample first segment contributes nothing.
+                    seg_start = k;
+                    continue;
+                }
                 let piece = if seg_start == 0 {
                     match hist::sub(seg_last, &hs[0].1) {
                         Ok((r, f)) => {
@@ -712,7 +686,15 @@ impl Evaluator<'_> {
                     (**c).clone()
                 } else {
                     match hist::sub(c, p) {
-                        Ok((r, _)) => r,
+                        Ok((r, f)) => {
+                            if f.nhcb_reconciled {
+                                self.annos.info(
+                                    "mismatched custom buckets were reconciled during subtraction",
+                                    pos,
+                                );
+                            }
+                            r
+                        }
                         Err(_) => {
                             self.annos.warn(
                                 with_metric_name(
