@@ -13,3 +13,4 @@
 //! `lookout-exposition`; discovery to `lookout-discovery`.
 
 pub mod config;
+pub mod target;
