@@ -12,5 +12,9 @@
 //! `lookout_model::storage::Appendable`. Exposition parsing belongs to
 //! `lookout-exposition`; discovery to `lookout-discovery`.
 
+pub mod append;
+pub mod client;
 pub mod config;
+pub mod memstore;
+pub mod state;
 pub mod target;
