@@ -1,5 +1,7 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod check;
+
 use std::process::ExitCode;
 
 /// Every `lookout` subcommand.
@@ -7,6 +9,9 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print version and build information.
     Version,
+    /// Validate lookout.yaml / prometheus.yml files; every error is printed
+    /// with its file and line, exit code 1 on errors.
+    Check(check::CheckArgs),
 }
 
 /// Runs one subcommand.
@@ -16,5 +21,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => check::run(args),
     }
 }
