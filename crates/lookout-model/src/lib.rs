@@ -13,6 +13,7 @@ pub mod duration;
 pub mod histogram;
 pub mod labels;
 pub mod matcher;
+pub mod relabel;
 pub mod sample;
 pub mod storage;
 

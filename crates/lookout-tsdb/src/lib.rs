@@ -8,4 +8,5 @@
 //! Must not depend on HTTP, async runtimes, PromQL or any scrape/ingest
 //! protocol: callers hand it label sets and samples.
 
+pub mod codec;
 pub mod promblock;
