@@ -4,6 +4,7 @@
 //! edge).
 
 mod cmd;
+mod config;
 
 use clap::Parser;
 

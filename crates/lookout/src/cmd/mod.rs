@@ -3,6 +3,7 @@
 pub mod tsdb;
 pub mod tsdb_export;
 pub mod tsdb_import;
+pub mod check;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,9 @@ pub enum Command {
     /// Operate on a metrics store offline (import, export, ...).
     #[command(subcommand)]
     Tsdb(tsdb::TsdbCommand),
+    /// Validate lookout.yaml / prometheus.yml files; every error is printed
+    /// with its file and line, exit code 1 on errors.
+    Check(check::CheckArgs),
 }
 
 /// Runs one subcommand.
@@ -24,5 +28,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tsdb(c) => tsdb::run(c),
+        Command::Check(args) => check::run(args),
     }
 }
