@@ -2,11 +2,16 @@
 
 use std::process::ExitCode;
 
+pub mod tsdb;
+
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Print version and build information.
     Version,
+    /// Native metrics store tools (stats, compact, bench).
+    #[command(subcommand)]
+    Tsdb(tsdb::TsdbCommand),
 }
 
 /// Runs one subcommand.
@@ -16,5 +21,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tsdb(c) => tsdb::run(c),
     }
 }
