@@ -333,7 +333,7 @@ fn import_openmetrics(file: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64)
         };
         sink.push(r, t, s.value)?;
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             progress.set(parser.position() as u64);
         }
     }
