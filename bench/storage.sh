@@ -106,7 +106,8 @@ if [ "${SKIP_VM:-0}" != 1 ]; then
   for _ in $(seq 100); do curl -sf "127.0.0.1:$VM_PORT/health" >/dev/null && break; sleep 0.1; done
   cpu0=$(awk -v t="$CLK_TCK" '{print ($14+$15)/t}' "/proc/$VM_PID/stat")
   s0=$(date +%s.%N)
-  curl -sf -X POST --data-binary @"$T/ds.prom" "127.0.0.1:$VM_PORT/api/v1/import/prometheus"
+  # -T streams the file (--data-binary @file buffers it whole and fails on ~1 GB files).
+  curl -sf -X POST -T "$T/ds.prom" "127.0.0.1:$VM_PORT/api/v1/import/prometheus"
   curl -sf "127.0.0.1:$VM_PORT/internal/force_flush" >/dev/null
   for m in $(seq 0 $(( HOURS / 24 + 1 ))); do
     p=$(date -u -d "@$(( START_MS / 1000 + m * 86400 ))" +%Y_%m)
