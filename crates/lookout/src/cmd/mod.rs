@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print version and build information.
     Version,
-    /// Operate on a metrics store offline (import, export, ...).
+    /// Native metrics store tools (stats, compact, bench, import, export).
     #[command(subcommand)]
     Tsdb(tsdb::TsdbCommand),
     /// Validate lookout.yaml / prometheus.yml files; every error is printed

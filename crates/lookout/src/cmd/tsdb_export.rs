@@ -99,13 +99,14 @@ pub fn run(a: ExportArgs) -> anyhow::Result<ExitCode> {
                 let w = window_start(first.t, BLOCK_RANGE_MS);
                 let n = rest.iter().take_while(|x| x.t < w + BLOCK_RANGE_MS).count();
                 let (part, tail) = rest.split_at(n);
-                if !writers.contains_key(&w) {
-                    writers.insert(w, BlockWriter::create(&a.out, w, w + BLOCK_RANGE_MS)?);
-                }
-                if let Some(bw) = writers.get_mut(&w) {
-                    bw.add_series(s.labels.clone(), part)
-                        .with_context(|| format!("writing series {}", s.labels))?;
-                }
+                let bw = match writers.entry(w) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(BlockWriter::create(&a.out, w, w + BLOCK_RANGE_MS)?)
+                    }
+                };
+                bw.add_series(s.labels.clone(), part)
+                    .with_context(|| format!("writing series {}", s.labels))?;
                 samples += part.len() as u64;
                 rest = tail;
             }

@@ -7,7 +7,6 @@ use lookout_model::labels::Labels;
 use lookout_tsdb::promblock::{list_blocks, BlockReader};
 use lookout_tsdb::Db;
 use lookout_tsdb::{Options, SeriesRef};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -179,7 +178,7 @@ fn open_store(dir: &Path, ooo_window: i64) -> anyhow::Result<Db> {
 /// Runs `lookout tsdb import`.
 pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (sink, series, skipped_hist) = match (&a.from, &a.openmetrics) {
+    let (sink, skipped_hist) = match (&a.from, &a.openmetrics) {
         (Some(from), None) => import_prometheus(from, &a)?,
         (None, Some(file)) => import_openmetrics(file, &a)?,
         _ => bail!("give exactly one of --from and --openmetrics"),
@@ -193,6 +192,7 @@ pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
         ..
     } = sink;
     db.flush().context("flushing the store")?;
+    let series = db.stats().series;
     if !a.no_compact {
         let p = Progress::new(0, "days");
         p.msg("compacting".into());
@@ -212,7 +212,7 @@ pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "imported {series} series, {appended} samples ({duplicates} duplicates, {rejected} rejected) into {}: {bytes} bytes on disk ({:.3} bytes/sample), {secs:.2} s ({:.0} samples/s)",
+        "imported {appended} samples ({duplicates} duplicates, {rejected} rejected) into {} ({series} series in the store): {bytes} bytes on disk ({:.3} bytes/sample), {secs:.2} s ({:.0} samples/s)",
         a.data_dir.display(),
         if appended > 0 { bytes as f64 / appended as f64 } else { 0.0 },
         appended as f64 / secs.max(1e-9),
@@ -224,7 +224,7 @@ pub fn run(a: ImportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn import_prometheus(from: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64, u64)> {
+fn import_prometheus(from: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64)> {
     let blocks =
         list_blocks(from).with_context(|| format!("listing blocks in {}", from.display()))?;
     if blocks.is_empty() {
@@ -245,7 +245,6 @@ fn import_prometheus(from: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64, 
     let mut sink = Sink::new(open_store(&a.data_dir, window)?, a.batch);
     let total: u64 = blocks.iter().map(|b| b.1.stats.num_samples).sum();
     let progress = Progress::new(total, "samples");
-    let mut refs: HashMap<Labels, SeriesRef> = HashMap::new();
     let mut skipped = 0u64;
     let mut read = 0u64;
     for (path, meta) in &blocks {
@@ -261,17 +260,11 @@ fn import_prometheus(from: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64, 
             if s.samples.is_empty() {
                 continue;
             }
-            let r = match refs.get(&s.labels) {
-                Some(r) => *r,
-                None => {
-                    let r = sink
-                        .db
-                        .series_ref(&s.labels)
-                        .map_err(|e| anyhow::anyhow!("series {}: {e}", s.labels))?;
-                    refs.insert(s.labels.clone(), r);
-                    r
-                }
-            };
+            // The store's registry is the series map; no second copy here.
+            let r = sink
+                .db
+                .series_ref(&s.labels)
+                .map_err(|e| anyhow::anyhow!("series {}: {e}", s.labels))?;
             for x in &s.samples {
                 sink.push(r, x.t, x.v)?;
             }
@@ -281,10 +274,10 @@ fn import_prometheus(from: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64, 
     }
     sink.commit()?;
     progress.finish();
-    Ok((sink, refs.len() as u64, skipped))
+    Ok((sink, skipped))
 }
 
-fn import_openmetrics(file: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64, u64)> {
+fn import_openmetrics(file: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64)> {
     let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     // SAFETY: a read-only private mapping of a regular file given by the
     // user; nothing writes through it. If another process truncates the file
@@ -295,7 +288,6 @@ fn import_openmetrics(file: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64,
     let input: &[u8] = &map;
     let mut sink = Sink::new(open_store(&a.data_dir, 0)?, a.batch);
     let progress = Progress::new(input.len() as u64, "bytes");
-    let mut refs: HashMap<String, SeriesRef> = HashMap::new();
     let mut key = String::with_capacity(128);
     let mut prev_key = String::new();
     let mut prev_ref: Option<SeriesRef> = None;
@@ -321,35 +313,31 @@ fn import_openmetrics(file: &Path, a: &ImportArgs) -> anyhow::Result<(Sink, u64,
             key.push('\u{fe}');
             key.push_str(&l.value);
         }
+        // Consecutive samples of one series (the usual OpenMetrics layout)
+        // reuse the reference; otherwise the store's registry resolves it.
         let r = match prev_ref {
             Some(r) if key == prev_key => r,
             _ => {
-                let r = match refs.get(&key) {
-                    Some(r) => *r,
-                    None => {
-                        let labels = Labels::from_pairs(
-                            std::iter::once(("__name__", s.name))
-                                .chain(s.labels.iter().map(|l| (l.name, l.value.as_ref()))),
-                        );
-                        let r = sink.db.series_ref(&labels).map_err(|e| {
-                            anyhow::anyhow!("line {}: series {labels}: {e}", s.line)
-                        })?;
-                        refs.insert(key.clone(), r);
-                        r
-                    }
-                };
-                prev_key.clone_from(&key);
+                let labels = Labels::from_pairs(
+                    std::iter::once(("__name__", s.name))
+                        .chain(s.labels.iter().map(|l| (l.name, l.value.as_ref()))),
+                );
+                let r = sink
+                    .db
+                    .series_ref(&labels)
+                    .map_err(|e| anyhow::anyhow!("line {}: series {labels}: {e}", s.line))?;
+                std::mem::swap(&mut prev_key, &mut key);
                 prev_ref = Some(r);
                 r
             }
         };
         sink.push(r, t, s.value)?;
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             progress.set(parser.position() as u64);
         }
     }
     sink.commit()?;
     progress.finish();
-    Ok((sink, refs.len() as u64, 0))
+    Ok((sink, 0))
 }
