@@ -93,6 +93,29 @@ impl PartSet {
     }
 }
 
+/// Series records are buffered (one `write()` per commit instead of one per
+/// new series) and written before any WAL record that names them.
+const SERIES_LOG_BUFFER: usize = 1 << 20;
+
+/// Frozen buffers allowed to wait for the flusher before committers help.
+const MAX_FROZEN: usize = 2;
+
+struct SeriesLog {
+    file: FramedFile,
+    pending: Vec<u8>,
+}
+
+impl SeriesLog {
+    fn write_pending(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file.write_frames(&self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 pub(crate) struct Head {
     pub(crate) state: SeriesState,
     pub(crate) active: RowBuffer,
@@ -138,7 +161,9 @@ pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
     pub(crate) opts: Options,
     pub(crate) registry: RwLock<Registry>,
-    series_log: Mutex<FramedFile>,
+    series_log: Mutex<SeriesLog>,
+    /// Whether `series_log.pending` holds records (checked without the lock).
+    series_pending: AtomicBool,
     pub(crate) head: Mutex<Head>,
     flush_lock: Mutex<()>,
     pub(crate) compact_lock: Mutex<()>,
@@ -333,7 +358,11 @@ impl Db {
             series_count,
             opts,
             registry: RwLock::new(registry),
-            series_log: Mutex::new(series_log),
+            series_log: Mutex::new(SeriesLog {
+                file: series_log,
+                pending: Vec::new(),
+            }),
+            series_pending: AtomicBool::new(false),
             head: Mutex::new(head),
             flush_lock: Mutex::new(()),
             compact_lock: Mutex::new(()),
@@ -497,12 +526,16 @@ impl Inner {
         // follows its series record.
         let mut payload = Vec::with_capacity(64);
         wal::encode_series(&mut payload, id, labels);
-        let mut frame = Vec::with_capacity(payload.len() + 8);
-        wal::put_frame(&mut frame, &payload);
-        self.series_log
-            .lock()
-            .write_frames(&frame)
-            .map_err(|e| AppendError::Storage(format!("writing series log: {e}")))?;
+        {
+            let mut slog = self.series_log.lock();
+            wal::put_frame(&mut slog.pending, &payload);
+            if slog.pending.len() >= SERIES_LOG_BUFFER {
+                slog.write_pending()
+                    .map_err(|e| AppendError::Storage(format!("writing series log: {e}")))?;
+            } else {
+                self.series_pending.store(true, Ordering::Release);
+            }
+        }
         self.wal_dirty.store(true, Ordering::Relaxed);
         let got = reg
             .insert(labels)
@@ -512,12 +545,24 @@ impl Inner {
         Ok(id)
     }
 
+    fn write_series_pending(&self) -> std::io::Result<()> {
+        let mut l = self.series_log.lock();
+        l.write_pending()?;
+        // Cleared under the lock: a series buffered after this sets it again.
+        self.series_pending.store(false, Ordering::Release);
+        Ok(())
+    }
+
     pub(crate) fn sync_wal(&self) -> std::io::Result<()> {
         if !self.wal_dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         // Series before samples: a synced sample must never name an unsynced series.
-        let slog = self.series_log.lock().try_clone_file()?;
+        let slog = {
+            let mut l = self.series_log.lock();
+            l.write_pending()?;
+            l.file.try_clone_file()?
+        };
         slog.sync_data()?;
         let walf = self.head.lock().wal.try_clone_file()?;
         walf.sync_data()
@@ -534,6 +579,11 @@ impl Inner {
         let mut accepted: Vec<WalFloat> = Vec::with_capacity(floats.len());
         let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
         let mut h = self.head.lock();
+        if self.series_pending.load(Ordering::Acquire) {
+            // Series records must reach the file before WAL records naming
+            // them; written under the head lock so no commit overtakes.
+            self.write_series_pending().map_err(StorageError::Io)?;
+        }
         let old_max = h.state.max_t;
         let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
         let items = floats.iter().map(|&(s, t, b)| (s, t, b, None)).chain(
@@ -633,9 +683,11 @@ impl Inner {
             self.wal_dirty.store(true, Ordering::Relaxed);
         }
         let before = head.active.len();
+        let max = self.opts.head_max_rows;
         if before == 0 {
             head.active_since = Instant::now();
         }
+        head.active.reserve_capped(report.appended, max);
         for f in &accepted {
             head.active.push_float(f.sid, f.t, f.bits);
         }
@@ -643,6 +695,14 @@ impl Inner {
             head.active.push_hist(sid, t, hh.clone());
         }
         let after = head.active.len();
+        let mut backlog = head.frozen.len();
+        if after >= max {
+            // Freeze here so the active buffer never outgrows its cap.
+            match self.freeze_locked(head) {
+                Ok(()) => backlog += 1,
+                Err(e) => tracing::error!(error = %e, "freezing the head failed"),
+            }
+        }
         drop(h);
         self.counters
             .appended
@@ -650,9 +710,13 @@ impl Inner {
         self.counters
             .out_of_order
             .fetch_add(report.out_of_order as u64, Ordering::Relaxed);
-        let max = self.opts.head_max_rows;
         if before < max && after >= max {
             self.signal.wake();
+        }
+        if backlog > MAX_FROZEN || (after >= max && !self.opts.background) {
+            // The flusher is behind (or absent): flush on the caller's time,
+            // which throttles ingestion instead of growing memory.
+            self.flush().map_err(StorageError::from)?;
         }
         Ok(report)
     }
@@ -669,28 +733,36 @@ impl Inner {
             || (!h.active.is_empty() && h.active_since.elapsed() >= self.opts.head_flush_interval)
     }
 
+    /// Moves the active buffer to the frozen list (still readable) and starts
+    /// a new WAL segment, so the frozen rows are exactly the older segments.
+    fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
+        if h.active.is_empty() {
+            return Ok(());
+        }
+        let seq = h.next_seq;
+        let old_seg = h.wal_segment;
+        let new_seg = old_seg + 1;
+        let wal_dir = self.dir.join("wal");
+        let f = FramedFile::open_append(&wal::segment_path(&wal_dir, new_seg), 0)
+            .map_err(io_err("creating WAL segment"))?;
+        h.next_seq += 1;
+        h.wal = f;
+        h.wal_segment = new_seg;
+        let buf = std::mem::replace(&mut h.active, RowBuffer::new());
+        h.frozen.push(Arc::new(Frozen {
+            seq,
+            buf,
+            wal_segment: old_seg,
+        }));
+        Ok(())
+    }
+
     /// Freezes the active buffer and writes every frozen buffer into parts.
     pub(crate) fn flush(&self) -> Result<(), DbError> {
         let _g = self.flush_lock.lock();
         {
             let mut h = self.head.lock();
-            if !h.active.is_empty() {
-                let seq = h.next_seq;
-                h.next_seq += 1;
-                let old_seg = h.wal_segment;
-                let new_seg = old_seg + 1;
-                let wal_dir = self.dir.join("wal");
-                let f = FramedFile::open_append(&wal::segment_path(&wal_dir, new_seg), 0)
-                    .map_err(io_err("creating WAL segment"))?;
-                h.wal = f;
-                h.wal_segment = new_seg;
-                let buf = std::mem::replace(&mut h.active, RowBuffer::new());
-                h.frozen.push(Arc::new(Frozen {
-                    seq,
-                    buf,
-                    wal_segment: old_seg,
-                }));
-            }
+            self.freeze_locked(&mut h)?;
         }
         loop {
             let Some(fz) = self.head.lock().frozen.first().cloned() else {
@@ -698,10 +770,11 @@ impl Inner {
             };
             let new_parts = self.write_frozen(&fz)?;
             // Parts reference series ids: their labels must be durable first.
-            self.series_log
-                .lock()
-                .sync()
-                .map_err(io_err("syncing series.log"))?;
+            {
+                let mut l = self.series_log.lock();
+                l.write_pending().map_err(io_err("writing series.log"))?;
+                l.file.sync().map_err(io_err("syncing series.log"))?;
+            }
             for day in new_parts.iter().map(|(d, _)| *d) {
                 layout::sync_dir(&layout::day_dir(&self.dir, day))
                     .map_err(io_err("syncing part dir"))?;
