@@ -267,6 +267,8 @@ impl Inner {
                 merges += 1;
             }
         }
+        drop(_g);
+        self.snapshot_series(full)?;
         Ok(merges)
     }
 

@@ -164,6 +164,8 @@ pub(crate) struct Inner {
     series_log: Mutex<SeriesLog>,
     /// Whether `series_log.pending` holds records (checked without the lock).
     series_pending: AtomicBool,
+    /// Size of `series.snap`.
+    snap_bytes: AtomicU64,
     pub(crate) head: Mutex<Head>,
     flush_lock: Mutex<()>,
     pub(crate) compact_lock: Mutex<()>,
@@ -213,9 +215,18 @@ impl Db {
         let sbuf = wal::read_and_repair(&slog_path).map_err(io_err("reading series.log"))?;
         let (frames, valid) = wal::read_frames(&sbuf);
         let mut registry = Registry::new();
+        crate::series_snapshot::load(&dir, &mut registry)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let snap_count = registry.len();
+        let snap_bytes =
+            fs::metadata(dir.join(crate::series_snapshot::FILE)).map_or(0, |m| m.len());
         for f in frames {
             let (sid, labels) =
                 wal::decode_series(f).map_err(|e| DbError::Corrupt(format!("series.log: {e}")))?;
+            if (sid as usize) < snap_count {
+                // Already in the snapshot (crash before the log was emptied).
+                continue;
+            }
             if sid as usize != registry.len() {
                 return Err(DbError::Corrupt(format!(
                     "series.log: expected id {}, found {sid}",
@@ -363,6 +374,7 @@ impl Db {
                 pending: Vec::new(),
             }),
             series_pending: AtomicBool::new(false),
+            snap_bytes: AtomicU64::new(snap_bytes),
             head: Mutex::new(head),
             flush_lock: Mutex::new(()),
             compact_lock: Mutex::new(()),
@@ -543,6 +555,33 @@ impl Inner {
         debug_assert_eq!(got, id);
         self.series_count.store(id + 1, Ordering::Release);
         Ok(id)
+    }
+
+    /// Rewrites the registry into `series.snap` and empties `series.log`
+    /// when the log has grown enough (always with `force`, if not empty).
+    pub(crate) fn snapshot_series(&self, force: bool) -> Result<bool, DbError> {
+        let log_len = {
+            let l = self.series_log.lock();
+            l.file.len() + l.pending.len() as u64
+        };
+        let snap = self.snap_bytes.load(Ordering::Relaxed);
+        let due = log_len > 0
+            && (force || log_len > (1 << 20) || (log_len > (64 << 10) && log_len > snap / 4));
+        if !due {
+            return Ok(false);
+        }
+        // Holding the registry write lock keeps new series out meanwhile.
+        let reg = self.registry.write();
+        let len = crate::series_snapshot::write(&self.dir, &reg)
+            .map_err(io_err("writing series.snap"))?;
+        let mut l = self.series_log.lock();
+        l.pending.clear();
+        l.file
+            .truncate_all()
+            .map_err(io_err("emptying series.log"))?;
+        self.series_pending.store(false, Ordering::Release);
+        self.snap_bytes.store(len, Ordering::Relaxed);
+        Ok(true)
     }
 
     fn write_series_pending(&self) -> std::io::Result<()> {
