@@ -1,15 +1,17 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
-use std::process::ExitCode;
-
 pub mod tsdb;
+pub mod tsdb_export;
+pub mod tsdb_import;
+
+use std::process::ExitCode;
 
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Print version and build information.
     Version,
-    /// Native metrics store tools (stats, compact, bench).
+    /// Native metrics store tools (stats, compact, bench, import, export).
     #[command(subcommand)]
     Tsdb(tsdb::TsdbCommand),
 }
