@@ -145,10 +145,7 @@ impl Inner {
             let mut hists = Vec::new();
             let mut ts = Vec::new();
             let mut vs = Vec::new();
-            loop {
-                let Some(sid) = cursors.iter().filter_map(Cursor::peek_sid).min() else {
-                    break;
-                };
+            while let Some(sid) = cursors.iter().filter_map(Cursor::peek_sid).min() {
                 floats.clear();
                 hists.clear();
                 for (rank, c) in cursors.iter_mut().enumerate() {
@@ -267,6 +264,8 @@ impl Inner {
                 merges += 1;
             }
         }
+        drop(_g);
+        self.snapshot_series(full)?;
         Ok(merges)
     }
 

@@ -353,13 +353,13 @@ impl Part {
         }
         let (ib, db) = buf.split_at(g.index_len as usize);
         let index = if g.flags & FLAG_INDEX_ZSTD != 0 {
-            zstd::bulk::decompress(ib, g.index_raw_len as usize)
+            crate::codec::zstd_ctx::decompress(ib, g.index_raw_len as usize)
                 .map_err(|e| corrupt(format!("granule {i} index: {e}")))?
         } else {
             ib.to_vec()
         };
         let data = if g.flags & FLAG_DATA_ZSTD != 0 {
-            zstd::bulk::decompress(db, g.data_raw_len as usize)
+            crate::codec::zstd_ctx::decompress(db, g.data_raw_len as usize)
                 .map_err(|e| corrupt(format!("granule {i} data: {e}")))?
         } else {
             db.to_vec()
@@ -640,7 +640,7 @@ impl PartWriter {
         let mut flags = 0u8;
         let level = if self.meta.compact { 9 } else { 1 };
         let index_raw_len = idx.len() as u32;
-        let index_stored = match zstd::bulk::compress(&idx, level) {
+        let index_stored = match crate::codec::zstd_ctx::compress(&idx, level) {
             Ok(z) if z.len() < idx.len() => {
                 flags |= FLAG_INDEX_ZSTD;
                 z
@@ -652,7 +652,7 @@ impl PartWriter {
         let samples: usize = self.g_blocks.iter().map(|b| b.count as usize).sum();
         let data_raw_len = self.g_data.len() as u32;
         let data_stored = if samples < self.g_blocks.len() * 32 {
-            match zstd::bulk::compress(&self.g_data, level) {
+            match crate::codec::zstd_ctx::compress(&self.g_data, level) {
                 Ok(z) if z.len() + z.len() / 16 < self.g_data.len() => {
                     flags |= FLAG_DATA_ZSTD;
                     z

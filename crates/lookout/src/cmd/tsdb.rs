@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use lookout_loadgen::{Entropy, SeriesGen, Spec};
 use lookout_model::Labels;
-use lookout_tsdb::{Db, Options, SeriesRef, Stats};
+use lookout_tsdb::{Db, FsyncPolicy, Options, SeriesRef, Stats};
 
 /// `lookout tsdb` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -76,6 +76,10 @@ pub enum BenchCommand {
         /// Close the store (final flush) inside the measured time.
         #[arg(long, default_value_t = false)]
         include_close: bool,
+        /// WAL fsync policy: `always`, `never`, or a group-commit interval
+        /// in milliseconds (default: the store default, 200).
+        #[arg(long, default_value = "200")]
+        fsync: String,
     },
 }
 
@@ -97,8 +101,10 @@ pub fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
                     batch,
                     start_ms,
                     include_close,
+                    fsync,
                 },
         } => bench_write(BenchArgs {
+            fsync: parse_fsync(&fsync)?,
             series,
             samples_per_series,
             data_dir,
@@ -259,7 +265,19 @@ fn compact(dir: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_fsync(s: &str) -> anyhow::Result<FsyncPolicy> {
+    Ok(match s {
+        "always" => FsyncPolicy::Always,
+        "never" => FsyncPolicy::Never,
+        ms => FsyncPolicy::Interval(Duration::from_millis(
+            ms.parse()
+                .with_context(|| format!("--fsync {ms:?}: always, never or milliseconds"))?,
+        )),
+    })
+}
+
 struct BenchArgs {
+    fsync: FsyncPolicy,
     series: u64,
     samples_per_series: u32,
     data_dir: PathBuf,
@@ -334,6 +352,7 @@ fn bench_write(a: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let opts = Options {
         retention: None,
+        fsync: a.fsync,
         ..Options::default()
     };
     let rss_start = current_rss();
