@@ -287,7 +287,8 @@ pub struct VectorSelector {
     /// Set for the label-selector argument of `info()`, which is exempt from
     /// the "at least one non-empty matcher" rule.
     pub bypass_empty_matcher_check: bool,
-    /// Source span of the selector itself (name and braces, not modifiers).
+    /// Source span: name and braces, extended over `offset` and `@`
+    /// modifiers as upstream does (`anchored`/`smoothed` do not extend it).
     pub pos: PosRange,
 }
 
@@ -299,7 +300,7 @@ pub struct MatrixSelector {
     pub selector: VectorSelector,
     /// The range; a fixed range is always greater than zero.
     pub range: DurationArg,
-    /// Source span up to and including `]`.
+    /// Source span up to and including `]`, extended over `offset`/`@`.
     pub pos: PosRange,
 }
 
@@ -316,7 +317,7 @@ pub struct SubqueryExpr {
     pub offset: Option<DurationArg>,
     /// `@` modifier.
     pub at: Option<AtModifier>,
-    /// Source span up to and including `]`.
+    /// Source span up to and including `]`, extended over `offset`/`@`.
     pub pos: PosRange,
 }
 
@@ -627,8 +628,7 @@ pub struct StepInvariantExpr {
 }
 
 impl Expr {
-    /// The source span of the expression (for selectors, matrix selectors
-    /// and subqueries this excludes trailing modifiers other than the range).
+    /// The source span of the expression (byte offsets into the query).
     pub fn pos(&self) -> PosRange {
         match self {
             Expr::NumberLiteral(n) => n.pos,

@@ -10,6 +10,25 @@ use crate::parser::ast::*;
 use crate::parser::literals::{format_duration, format_float, seconds_to_duration};
 use crate::parser::quote::{go_quote, go_quote_str};
 
+/// Quotes a string for printing as PromQL. Like Go's `strconv.Quote`, except
+/// that U+FFFD is escaped: the lexer (like upstream's) rejects it inside
+/// string literals, so the printed query would not parse back.
+fn quote_str(s: &str) -> String {
+    escape_replacement_char(go_quote_str(s))
+}
+
+fn quote_bytes(b: &[u8]) -> String {
+    escape_replacement_char(go_quote(b))
+}
+
+fn escape_replacement_char(quoted: String) -> String {
+    if quoted.contains('\u{fffd}') {
+        quoted.replace('\u{fffd}', "\\ufffd")
+    } else {
+        quoted
+    }
+}
+
 fn is_legacy_label_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -27,7 +46,7 @@ fn write_label_name(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
     if is_legacy_label_name(name) {
         f.write_str(name)
     } else {
-        f.write_str(&go_quote_str(name))
+        f.write_str(&quote_str(name))
     }
 }
 
@@ -50,7 +69,7 @@ fn write_matcher(f: &mut Formatter<'_>, m: &Matcher) -> fmt::Result {
         MatchOp::Regex => "=~",
         MatchOp::NotRegex => "!~",
     })?;
-    f.write_str(&go_quote_str(&m.value))
+    f.write_str(&quote_str(&m.value))
 }
 
 fn write_fixed_duration(f: &mut Formatter<'_>, d: Duration) -> fmt::Result {
@@ -74,7 +93,21 @@ fn write_offset(f: &mut Formatter<'_>, offset: &Option<DurationArg>) -> fmt::Res
             f.write_str(" offset ")?;
             write_fixed_duration(f, *d)
         }
-        Some(DurationArg::Expr(e)) => write!(f, " offset {e}"),
+        Some(DurationArg::Expr(e)) => {
+            let text = e.to_string();
+            // After `offset`, a leading literal or function term ends the
+            // offset (`x offset 5 + 1` is `(x offset 5) + 1`). A binary
+            // expression that does not start with `(` or two signs came from
+            // such a signed start (`offset - -5 + 1`); two unary pluses keep
+            // it one expression when read back.
+            let general =
+                text.starts_with('(') || matches!(text.as_bytes(), [b'+' | b'-', b'+' | b'-', ..]);
+            if matches!(**e, DurationExpr::Binary { .. }) && !general {
+                write!(f, " offset + +{text}")
+            } else {
+                write!(f, " offset {text}")
+            }
+        }
     }
 }
 
@@ -126,7 +159,7 @@ fn write_selector_body(f: &mut Formatter<'_>, vs: &VectorSelector) -> fmt::Resul
     f.write_char('{')?;
     let mut first = true;
     if let Some(n) = quoted_name {
-        f.write_str(&go_quote_str(n))?;
+        f.write_str(&quote_str(n))?;
         first = false;
     }
     for m in shown {
@@ -170,8 +203,8 @@ impl Display for NumberLiteral {
 impl Display for StringLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.invalid_utf8 {
-            Some(bytes) => f.write_str(&go_quote(bytes)),
-            None => f.write_str(&go_quote_str(&self.value)),
+            Some(bytes) => f.write_str(&quote_bytes(bytes)),
+            None => f.write_str(&quote_str(&self.value)),
         }
     }
 }
@@ -219,7 +252,17 @@ fn write_fill(f: &mut Formatter<'_>, fill: &FillValues) -> fmt::Result {
 
 impl Display for BinaryExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.lhs, self.op.as_str())?;
+        match &*self.lhs {
+            // `+Inf ^ 2` would read back as `+(Inf ^ 2)`: `^` binds tighter
+            // than a sign, so drop the `+` upstream prints.
+            Expr::NumberLiteral(n)
+                if self.op == BinaryOp::Pow && n.value == f64::INFINITY && !n.duration =>
+            {
+                f.write_str("Inf")?
+            }
+            lhs => lhs.fmt(f)?,
+        }
+        write!(f, " {}", self.op.as_str())?;
         if self.return_bool {
             f.write_str(" bool")?;
         }

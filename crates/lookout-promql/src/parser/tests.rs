@@ -463,3 +463,38 @@ fn invalid_utf8_input() {
     );
     assert!(parse_bytes(b"foo # \xff comment", ParseOptions::all()).is_ok());
 }
+
+#[test]
+fn printing_round_trips_fuzz_findings() {
+    for input in [
+        // `+Inf` as the base of `^` must not print as a sign.
+        "inf^2",
+        // A binary offset expression that started with two signs.
+        "foo offset - -5 + 1",
+        "foo offset - -step() * 2",
+        "foo offset + +5m - 1",
+        "2/r_-2^2/inf^2/r_-2^2/r_-2^tratei^2/r_-2^trat-+ktime:f--\r1*+k/r_-2^e:f---1*-+ktime:f--\r1*+k-16",
+    ] {
+        let first = p(input);
+        let printed = first.to_string();
+        let second = p(&printed);
+        let (mut a, mut b) = (first.clone(), second.clone());
+        a.clear_positions();
+        b.clear_positions();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{input:?} -> {printed:?}");
+        assert_eq!(second.to_string(), printed);
+    }
+}
+
+#[test]
+fn replacement_characters_print_escaped() {
+    for input in [
+        r#"{a=~"\xFF\377"}"#,
+        r#""\ufffd""#,
+        r#"sum by ("\ufffd") (x)"#,
+    ] {
+        let printed = p(input).to_string();
+        assert!(printed.contains("\\ufffd"), "{printed}");
+        assert_eq!(p(&printed).to_string(), printed);
+    }
+}
