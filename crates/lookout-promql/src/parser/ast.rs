@@ -805,3 +805,36 @@ impl DurationExpr {
         }
     }
 }
+
+impl DurationExpr {
+    /// Evaluates the expression in seconds for a query with the given step
+    /// and range (both in seconds), in float arithmetic like upstream:
+    /// `%` is a float remainder, `^` a power, `min_of`/`max_of` the smaller
+    /// and larger operand. Range and sign checks are the caller's.
+    pub fn eval_seconds(&self, step: f64, range: f64) -> f64 {
+        match self {
+            DurationExpr::Number(n) => n.value,
+            DurationExpr::Negate { expr, .. } => -expr.eval_seconds(step, range),
+            DurationExpr::Paren { expr, .. } => expr.eval_seconds(step, range),
+            DurationExpr::Step { .. } => step,
+            DurationExpr::Range { .. } => range,
+            DurationExpr::MinOf { lhs, rhs, .. } => lhs
+                .eval_seconds(step, range)
+                .min(rhs.eval_seconds(step, range)),
+            DurationExpr::MaxOf { lhs, rhs, .. } => lhs
+                .eval_seconds(step, range)
+                .max(rhs.eval_seconds(step, range)),
+            DurationExpr::Binary { op, lhs, rhs, .. } => {
+                let (a, b) = (lhs.eval_seconds(step, range), rhs.eval_seconds(step, range));
+                match op {
+                    DurationOp::Add => a + b,
+                    DurationOp::Sub => a - b,
+                    DurationOp::Mul => a * b,
+                    DurationOp::Div => a / b,
+                    DurationOp::Mod => a % b,
+                    DurationOp::Pow => a.powf(b),
+                }
+            }
+        }
+    }
+}

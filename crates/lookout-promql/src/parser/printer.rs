@@ -194,6 +194,10 @@ impl Display for MatrixSelector {
 impl Display for NumberLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         if self.duration && self.value.is_finite() {
+            if self.value == 0.0 && self.value.is_sign_negative() {
+                // Keeps `-0s` distinct from `0s` when read back.
+                return f.write_str("-0s");
+            }
             return write_fixed_duration(f, seconds_to_duration(self.value));
         }
         f.write_str(&format_float(self.value))

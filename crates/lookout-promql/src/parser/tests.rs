@@ -473,6 +473,8 @@ fn printing_round_trips_fuzz_findings() {
         "foo offset - -5 + 1",
         "foo offset - -step() * 2",
         "foo offset + +5m - 1",
+        // Negative zero durations keep their sign.
+        "foo[-00s+15s]",
         "2/r_-2^2/inf^2/r_-2^2/r_-2^tratei^2/r_-2^trat-+ktime:f--\r1*+k/r_-2^e:f---1*-+ktime:f--\r1*+k-16",
     ] {
         let first = p(input);
@@ -497,4 +499,22 @@ fn replacement_characters_print_escaped() {
         assert!(printed.contains("\\ufffd"), "{printed}");
         assert_eq!(p(&printed).to_string(), printed);
     }
+}
+
+#[test]
+fn duration_expressions_evaluate_in_seconds() {
+    let range_of = |input: &str| match p(input) {
+        Expr::MatrixSelector(MatrixSelector {
+            range: DurationArg::Expr(e),
+            ..
+        }) => e.eval_seconds(15.0, 3600.0),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(range_of("x[1h30m % 1h]"), 1800.0);
+    assert_eq!(range_of("x[2m*(10+5)]"), 1800.0);
+    assert_eq!(range_of("x[step() * 2]"), 30.0);
+    assert_eq!(range_of("x[max_of(range(), 1m) / 2]"), 1800.0);
+    assert_eq!(range_of("x[min_of(step()+1,1h)]"), 16.0);
+    assert_eq!(range_of("x[-(10s-5s)+20s]"), 15.0);
+    assert_eq!(range_of("x[11s+10s-5*2^2]"), 1.0);
 }
