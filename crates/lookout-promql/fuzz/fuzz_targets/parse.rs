@@ -4,10 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lookout_promql::parser::{parse_with_options, ParseOptions};
+use lookout_promql::parser::{parse_bytes, parse_with_options, ParseOptions};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
+        // Non-UTF-8 queries must fail cleanly (or parse, when the bad bytes
+        // sit in a comment).
+        let _ = parse_bytes(data, ParseOptions::all());
         return;
     };
     for opts in [ParseOptions::all(), ParseOptions::default()] {

@@ -32,6 +32,7 @@ pub mod error;
 pub mod functions;
 mod lexer;
 pub mod literals;
+mod matcher_cache;
 #[allow(clippy::module_inception)]
 pub mod parser;
 mod printer;

@@ -910,7 +910,7 @@ impl<'a> Parser<'a> {
         }
         let value_tok = self.advance();
         let value = lossy(self.unquote_token(&value_tok));
-        match Matcher::new(op, name, value) {
+        match crate::parser::matcher_cache::new_matcher(op, name, value) {
             Ok(m) => out.push(m),
             Err(e) => self.add_err(PosRange::new(name_tok.start, value_tok.end), e.message),
         }
