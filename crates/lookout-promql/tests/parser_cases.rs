@@ -122,7 +122,7 @@ fn upstream_parser_cases() {
         }
     }
     let total = cases.len() - not_representable;
-    println!("cases.json: {passed}/{total} pass ({not_representable} not representable as &str)");
+    println!("cases.json: {passed}/{total} pass ({not_representable} not reconstructable)");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",

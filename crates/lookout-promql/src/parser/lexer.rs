@@ -243,47 +243,53 @@ pub struct Token {
     pub error: Option<String>,
 }
 
-/// Keyword table (looked up lower-cased, like upstream).
-fn keyword(word_lower: &str) -> Option<Tok> {
-    Some(match word_lower {
-        "and" => Tok::Land,
-        "or" => Tok::Lor,
-        "unless" => Tok::Lunless,
-        "atan2" => Tok::Atan2,
-        "sum" => Tok::Sum,
-        "avg" => Tok::Avg,
-        "count" => Tok::Count,
-        "min" => Tok::Min,
-        "max" => Tok::Max,
-        "group" => Tok::Group,
-        "stddev" => Tok::Stddev,
-        "stdvar" => Tok::Stdvar,
-        "topk" => Tok::Topk,
-        "bottomk" => Tok::Bottomk,
-        "count_values" => Tok::CountValues,
-        "quantile" => Tok::Quantile,
-        "limitk" => Tok::Limitk,
-        "limit_ratio" => Tok::LimitRatio,
-        "offset" => Tok::Offset,
-        "smoothed" => Tok::Smoothed,
-        "anchored" => Tok::Anchored,
-        "by" => Tok::By,
-        "without" => Tok::Without,
-        "on" => Tok::On,
-        "ignoring" => Tok::Ignoring,
-        "group_left" => Tok::GroupLeft,
-        "group_right" => Tok::GroupRight,
-        "fill" => Tok::Fill,
-        "fill_left" => Tok::FillLeft,
-        "fill_right" => Tok::FillRight,
-        "bool" => Tok::Bool,
-        "start" => Tok::Start,
-        "end" => Tok::End,
-        "step" => Tok::Step,
-        "range" => Tok::Range,
-        "inf" | "nan" => Tok::Number,
-        _ => return None,
-    })
+/// Keywords, matched case-insensitively like upstream (which lower-cases
+/// the word before looking it up).
+const KEYWORDS: &[(&str, Tok)] = &[
+    ("and", Tok::Land),
+    ("or", Tok::Lor),
+    ("unless", Tok::Lunless),
+    ("atan2", Tok::Atan2),
+    ("sum", Tok::Sum),
+    ("avg", Tok::Avg),
+    ("count", Tok::Count),
+    ("min", Tok::Min),
+    ("max", Tok::Max),
+    ("group", Tok::Group),
+    ("stddev", Tok::Stddev),
+    ("stdvar", Tok::Stdvar),
+    ("topk", Tok::Topk),
+    ("bottomk", Tok::Bottomk),
+    ("count_values", Tok::CountValues),
+    ("quantile", Tok::Quantile),
+    ("limitk", Tok::Limitk),
+    ("limit_ratio", Tok::LimitRatio),
+    ("offset", Tok::Offset),
+    ("smoothed", Tok::Smoothed),
+    ("anchored", Tok::Anchored),
+    ("by", Tok::By),
+    ("without", Tok::Without),
+    ("on", Tok::On),
+    ("ignoring", Tok::Ignoring),
+    ("group_left", Tok::GroupLeft),
+    ("group_right", Tok::GroupRight),
+    ("fill", Tok::Fill),
+    ("fill_left", Tok::FillLeft),
+    ("fill_right", Tok::FillRight),
+    ("bool", Tok::Bool),
+    ("start", Tok::Start),
+    ("end", Tok::End),
+    ("step", Tok::Step),
+    ("range", Tok::Range),
+    ("inf", Tok::Number),
+    ("nan", Tok::Number),
+];
+
+fn keyword(word: &str) -> Option<Tok> {
+    KEYWORDS
+        .iter()
+        .find(|(k, _)| k.len() == word.len() && k.eq_ignore_ascii_case(word))
+        .map(|(_, t)| *t)
 }
 
 /// Which scanning function is active, mirroring upstream's states.
@@ -376,6 +382,9 @@ impl<'a> Lexer<'a> {
         let Some(rest) = self.bytes.get(self.pos..).filter(|r| !r.is_empty()) else {
             return (EOF, 0);
         };
+        if let Some(&b) = rest.first().filter(|b| b.is_ascii()) {
+            return (i32::from(b), 1);
+        }
         let head = rest.get(..rest.len().min(4)).unwrap_or(rest);
         match head.utf8_chunks().next() {
             Some(chunk) => match chunk.valid().chars().next() {
@@ -790,7 +799,7 @@ impl<'a> Lexer<'a> {
             }
         }
         let word = self.input.get(self.start..self.pos).unwrap_or("");
-        match keyword(&word.to_ascii_lowercase()) {
+        match keyword(word) {
             Some(kw @ (Tok::Fill | Tok::FillLeft | Tok::FillRight)) => {
                 if self.followed_by_left_paren() {
                     self.emit(kw)

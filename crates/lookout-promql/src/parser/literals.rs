@@ -360,6 +360,23 @@ pub fn format_float(f: f64) -> String {
     out
 }
 
+/// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`:
+/// shortest round-tripping digits, never an exponent, `+Inf`/`-Inf`/`NaN`.
+pub fn format_float_fixed(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    // Rust's Display is shortest round-trip without an exponent.
+    format!("{f}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +432,9 @@ mod tests {
         assert_eq!(format_float(0.0001), "0.0001");
         assert_eq!(format_float(0.00001), "1e-05");
         assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float_fixed(1e6), "1000000");
+        assert_eq!(format_float_fixed(1e-7), "0.0000001");
+        assert_eq!(format_float_fixed(-0.0), "-0");
+        assert_eq!(format_float_fixed(0.1 + 0.2), "0.30000000000000004");
     }
 }

@@ -1,8 +1,30 @@
 //! PromQL lexer, parser, AST, printer and the function signature table.
 //!
-//! Entry points: [`parse`] (Prometheus' default feature set) and
-//! [`parse_with_options`]. The grammar, precedence, type checks and error
-//! texts follow Prometheus v3.14.
+//! Entry points: [`parse`] (Prometheus' default feature set),
+//! [`parse_with_options`] and [`parse_bytes`]. The grammar, precedence,
+//! type checks and error texts follow Prometheus v3.14; `Display` on
+//! [`Expr`] gives upstream's canonical one-line form.
+//!
+//! Layout: `lexer` (tokens, upstream's lexing contexts and messages),
+//! `parser` (Pratt parser, parse-time checks), `check` (upstream's
+//! `checkAST` type checker), `printer`, `literals` (numbers and durations
+//! with Go's rules), `quote` (Go quoting), `functions` (signatures), `ast`.
+//!
+//! Where this parser knowingly differs from upstream:
+//! * Syntax errors stop parsing; the message and position are upstream's,
+//!   but yacc's error recovery can add further messages that we do not
+//!   (aggregations do add "no arguments for aggregate expression provided"
+//!   as upstream does).
+//! * Regex matcher errors carry Rust `regex` wording, not Go's.
+//! * Trees deeper than [`parser::MAX_DEPTH`] levels are rejected with
+//!   `expression nesting too deep`, to keep dropping and evaluating them
+//!   within a thread's stack.
+//! * `NaN` offsets are rejected as out of range (upstream accepts them and
+//!   produces a meaningless offset).
+//! * Durations that are not whole milliseconds print as seconds (`0.0015`)
+//!   so printing round-trips; upstream prints them truncated.
+//! * The histogram trim operators `</` and `>/` are given the precedence of
+//!   `*`; the corpus only uses them alone.
 
 pub mod ast;
 mod check;
@@ -10,8 +32,9 @@ pub mod error;
 pub mod functions;
 mod lexer;
 pub mod literals;
+mod matcher_cache;
 #[allow(clippy::module_inception)]
-mod parser;
+pub mod parser;
 mod printer;
 pub mod quote;
 #[cfg(test)]

@@ -239,7 +239,7 @@ fn binary_matching_and_fill() {
         panic!()
     };
     assert!(b.return_bool);
-    assert_eq!(p("fill + fill(0) fill").to_string(), "fill + fill(0) fill");
+    assert_eq!(p("fill + fill(0) fill").to_string(), "fill + fill (0) fill");
 }
 
 #[test]
@@ -462,4 +462,119 @@ fn invalid_utf8_input() {
         "1:1: parse error: invalid UTF-8 rune"
     );
     assert!(parse_bytes(b"foo # \xff comment", ParseOptions::all()).is_ok());
+}
+
+#[test]
+fn printing_round_trips_fuzz_findings() {
+    for input in [
+        // `+Inf` as the base of `^` must not print as a sign.
+        "inf^2",
+        // A binary offset expression that started with two signs.
+        "foo offset - -5 + 1",
+        "foo offset - -step() * 2",
+        "foo offset + +5m - 1",
+        // Negative zero durations keep their sign.
+        "foo[-00s+15s]",
+        "2/r_-2^2/inf^2/r_-2^2/r_-2^tratei^2/r_-2^trat-+ktime:f--\r1*+k/r_-2^e:f---1*-+ktime:f--\r1*+k-16",
+    ] {
+        let first = p(input);
+        let printed = first.to_string();
+        let second = p(&printed);
+        let (mut a, mut b) = (first.clone(), second.clone());
+        a.canonicalize();
+        b.canonicalize();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{input:?} -> {printed:?}");
+        assert_eq!(second.to_string(), printed);
+    }
+}
+
+#[test]
+fn replacement_characters_print_escaped() {
+    for input in [
+        r#"{a=~"\xFF\377"}"#,
+        r#""\ufffd""#,
+        r#"sum by ("\ufffd") (x)"#,
+    ] {
+        let printed = p(input).to_string();
+        assert!(printed.contains("\\ufffd"), "{printed}");
+        assert_eq!(p(&printed).to_string(), printed);
+    }
+}
+
+#[test]
+fn duration_expressions_evaluate_in_seconds() {
+    let range_of = |input: &str| match p(input) {
+        Expr::MatrixSelector(MatrixSelector {
+            range: DurationArg::Expr(e),
+            ..
+        }) => e.eval_seconds(15.0, 3600.0),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(range_of("x[1h30m % 1h]"), 1800.0);
+    assert_eq!(range_of("x[2m*(10+5)]"), 1800.0);
+    assert_eq!(range_of("x[step() * 2]"), 30.0);
+    assert_eq!(range_of("x[max_of(range(), 1m) / 2]"), 1800.0);
+    assert_eq!(range_of("x[min_of(step()+1,1h)]"), 16.0);
+    assert_eq!(range_of("x[-(10s-5s)+20s]"), 15.0);
+    assert_eq!(range_of("x[11s+10s-5*2^2]"), 1.0);
+}
+
+#[test]
+fn canonical_form() {
+    let cases = [
+        (
+            "sum  by(job)(rate(http_requests_total[5m]))",
+            "sum by (job) (rate(http_requests_total[5m]))",
+        ),
+        ("sum(x) without (a,b)", "sum without (a, b) (x)"),
+        ("topk(5,x)", "topk(5, x)"),
+        ("foo{c!~\"d\",a='b'}", "foo{a=\"b\",c!~\"d\"}"),
+        ("{__name__=\"foo\"}", "{__name__=\"foo\"}"),
+        (
+            "{\"my.metric\",\"a.b\"=\"c\"}",
+            "{\"a.b\"=\"c\",__name__=\"my.metric\"}",
+        ),
+        ("foo @ 1603774568", "foo @ 1603774568.000"),
+        ("foo offset -1h30m", "foo offset -1h30m"),
+        ("foo[90m] offset 1d @ end()", "foo[1h30m] @ end() offset 1d"),
+        ("rate(x[5m])[30m:1m]", "rate(x[5m])[30m:1m]"),
+        ("x[1h:]", "x[1h:]"),
+        ("a / on(x) group_left b", "a / on (x) group_left () b"),
+        (
+            "a / ignoring(x) group_right(y) b",
+            "a / ignoring (x) group_right (y) b",
+        ),
+        ("a and on() b", "a and on () b"),
+        ("a > bool 1", "a > bool 1"),
+        (
+            "a + fill_left(1) fill_right(2) b",
+            "a + fill_left (1) fill_right (2) b",
+        ),
+        ("a + fill(NaN) b", "a + fill (NaN) b"),
+        ("-(a)", "-(a)"),
+        ("1e6", "1000000"),
+        ("x smoothed offset 1m @ 2", "x @ 2.000 smoothed offset 1m"),
+        ("x[1m] offset 1m anchored", "x[1m] anchored offset 1m"),
+        ("0x10", "16"),
+        ("5m", "5m"),
+        ("'it''s'", "\"it\" \"s\""),
+        ("foo[4.018]", "foo[4s18ms]"),
+        ("foo offset (2 * 1m)", "foo offset (2 * 1m)"),
+        ("foo[step()+1m]", "foo[step() + 1m]"),
+        ("x[5m] smoothed", "x[5m] smoothed"),
+        (
+            "label_replace(x, \"a\", \"$1\", \"b\", `(\\d+)`)",
+            "label_replace(x, \"a\", \"$1\", \"b\", \"(\\\\d+)\")",
+        ),
+    ];
+    for (input, want) in cases {
+        match parse_with_options(input, ParseOptions::all()) {
+            Ok(e) => assert_eq!(e.to_string(), want, "{input}"),
+            Err(e) if want.contains("\" \"") => {
+                // Two adjacent strings are not an expression.
+                assert!(e.messages()[0].starts_with("unexpected string"), "{e}");
+            }
+            Err(e) => panic!("{input}: {e}"),
+        }
+    }
 }
