@@ -2,11 +2,16 @@
 
 use std::process::ExitCode;
 
+mod promql;
+
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Print version and build information.
     Version,
+    /// PromQL tools.
+    #[command(subcommand)]
+    Promql(promql::PromqlCommand),
 }
 
 /// Runs one subcommand.
@@ -16,5 +21,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Promql(c) => promql::run(c),
     }
 }
