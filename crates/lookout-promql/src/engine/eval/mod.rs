@@ -109,7 +109,7 @@ impl<'a> Evaluator<'a> {
                 return Err(QueryError::Canceled("query execution".into()));
             }
         }
-        if self.checks % 64 == 0 {
+        if self.checks % 64 == 1 {
             if let Some(d) = self.deadline {
                 if Instant::now() > d {
                     return Err(QueryError::Timeout("query execution".into()));
