@@ -1,14 +1,61 @@
 //! Runs the upstream PromQL conformance corpus and fails when a tier's pass
 //! count drops below the floor recorded in `tests/corpus_floor.txt`.
 //!
+//! Each `load`/`clear` block is loaded into a fresh real `lookout-tsdb`
+//! store in a temporary directory (the read path the server uses).
 //! `PROMQL_CORPUS_FILE=<name>` restricts the run to one file and
 //! `PROMQL_CORPUS_VERBOSE=1` prints every failure.
 
 use std::collections::BTreeMap;
 
-use lookout_promql::promqltest::memstore::MemStore;
+use lookout_model::storage::{Appendable, Appender, Querier, SelectHints, SeriesSet, StorageError};
+use lookout_model::Matcher;
 use lookout_promql::promqltest::tiers::{classify, CorpusIndex, Tier};
 use lookout_promql::promqltest::{corpus_engine, run_script, TestStore};
+
+/// A lookout-tsdb store living in its own temporary directory.
+struct TsdbStore {
+    db: lookout_tsdb::Db,
+    _dir: tempfile::TempDir,
+}
+
+impl TsdbStore {
+    fn new() -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let db = lookout_tsdb::Db::open(dir.path(), lookout_tsdb::Options::for_tests())
+            .map_err(|e| e.to_string())?;
+        Ok(TsdbStore { db, _dir: dir })
+    }
+}
+
+impl Querier for TsdbStore {
+    fn select(&self, m: &[Matcher], h: &SelectHints) -> Result<SeriesSet, StorageError> {
+        self.db.select(m, h)
+    }
+    fn label_names(
+        &self,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        self.db.label_names(m, mint, maxt)
+    }
+    fn label_values(
+        &self,
+        name: &str,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        self.db.label_values(name, m, mint, maxt)
+    }
+}
+
+impl Appendable for TsdbStore {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        self.db.appender()
+    }
+}
 
 fn floors() -> BTreeMap<String, usize> {
     let text = include_str!("corpus_floor.txt");
@@ -34,7 +81,18 @@ fn promql_corpus() {
     let only = std::env::var("PROMQL_CORPUS_FILE").ok();
     let verbose = std::env::var("PROMQL_CORPUS_VERBOSE").is_ok();
     let engine = corpus_engine();
-    let factory = || -> Result<Box<dyn TestStore>, String> { Ok(Box::new(MemStore::new())) };
+    // PROMQL_CORPUS_STORE=mem uses the in-memory reference store instead,
+    // to tell engine bugs from storage bugs; floors apply to lookout-tsdb.
+    let use_mem = std::env::var("PROMQL_CORPUS_STORE").is_ok_and(|v| v == "mem");
+    let factory = || -> Result<Box<dyn TestStore>, String> {
+        if use_mem {
+            Ok(Box::new(
+                lookout_promql::promqltest::memstore::MemStore::new(),
+            ))
+        } else {
+            Ok(Box::new(TsdbStore::new()?))
+        }
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -83,7 +141,7 @@ fn promql_corpus() {
         let p = passed.get(&t).copied().unwrap_or(0);
         let n = total.get(&t).copied().unwrap_or(0);
         println!("tier {}: {p}/{n}", t.name());
-        if only.is_none() {
+        if only.is_none() && !use_mem {
             if let Some(&fl) = floor.get(t.name()) {
                 if p < fl {
                     below.push(format!("{} passed {p} < floor {fl}", t.name()));

@@ -7,6 +7,8 @@ pub mod check;
 
 use std::process::ExitCode;
 
+mod promql;
+
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -18,6 +20,8 @@ pub enum Command {
     /// Validate lookout.yaml / prometheus.yml files; every error is printed
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
+    /// PromQL tools.
+    Promql(promql::PromqlCommand),
 }
 
 /// Runs one subcommand.
@@ -29,5 +33,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Tsdb(c) => tsdb::run(c),
         Command::Check(args) => check::run(args),
+        Command::Promql(c) => promql::run(c),
     }
 }

@@ -2,6 +2,8 @@
 
 use chrono::{Datelike, TimeZone, Timelike};
 
+use lookout_model::METRIC_NAME;
+
 use super::*;
 
 fn go_max(a: f64, b: f64) -> f64 {
@@ -310,11 +312,175 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 
-    /// `info(v, selector)`: enriches series with labels of matching info
-    /// metrics (default `target_info`), joined on `instance` and `job`.
+    /// `info(v, selector)`: enriches series with the data labels of
+    /// matching info metrics (default `target_info`), joined on the
+    /// identifying labels `instance` and `job`.
     fn info_fn(&mut self, c: &Call, grid: Grid) -> Result<Val> {
-        let v = self.eval_vector(&c.args[0], grid)?;
-        let _ = grid;
-        Ok(Val::Vector(v))
+        const IDENTIFYING: [&str; 2] = ["instance", "job"];
+        let base = self.eval_vector(&c.args[0], grid)?;
+        let mut matchers: Vec<lookout_model::Matcher> = match c.args.get(1).map(unwrap_parens) {
+            Some(Expr::VectorSelector(vs)) => vs.matchers.clone(),
+            Some(_) => {
+                return Err(QueryError::exec(
+                    "info(): the second argument must be a label selector",
+                ))
+            }
+            None => Vec::new(),
+        };
+        let name_matchers: Vec<lookout_model::Matcher> = {
+            let n: Vec<_> = matchers
+                .iter()
+                .filter(|m| m.name == METRIC_NAME)
+                .cloned()
+                .collect();
+            let positive = n.iter().any(|m| {
+                matches!(
+                    m.op,
+                    lookout_model::MatchOp::Equal | lookout_model::MatchOp::Regex
+                )
+            });
+            if n.is_empty() {
+                let m = lookout_model::Matcher::equal(METRIC_NAME, "target_info");
+                matchers.push(m.clone());
+                vec![m]
+            } else if !positive {
+                // Only negative name matchers: candidates are still info
+                // metrics (`*_info`), never arbitrary series.
+                let m = lookout_model::Matcher::new(
+                    lookout_model::MatchOp::Regex,
+                    METRIC_NAME,
+                    ".+_info",
+                )
+                .map_err(|e| QueryError::exec(e.to_string()))?;
+                matchers.push(m);
+                n
+            } else {
+                n
+            }
+        };
+        let data_matchers: Vec<&lookout_model::Matcher> =
+            matchers.iter().filter(|m| m.name != METRIC_NAME).collect();
+        let empty_ok = data_matchers.iter().all(|m| m.matches(""));
+        let selector = VectorSelector {
+            name: None,
+            matchers: matchers.clone(),
+            offset: None,
+            at: None,
+            anchored: false,
+            smoothed: false,
+            bypass_empty_matcher_check: true,
+            pos: c.pos,
+        };
+        let infos = self.eval_vector_selector(&selector, grid, false)?;
+        if infos
+            .iter()
+            .any(|s| s.pts.iter().any(|p| matches!(p.v, V::H(_))))
+        {
+            return Err(QueryError::exec(
+                "info(): the info metric series must have float samples",
+            ));
+        }
+        let info_ts = self.eval_vector_selector(&selector, grid, true)?;
+        // Index info series by identifying label values.
+        let key = |l: &Labels| -> Vec<String> {
+            IDENTIFYING
+                .iter()
+                .map(|n| l.get(n).unwrap_or("").to_string())
+                .collect()
+        };
+        let mut by_key: hashbrown::HashMap<Vec<String>, Vec<usize>> = hashbrown::HashMap::new();
+        for (i, s) in info_ts.iter().enumerate() {
+            by_key.entry(key(&s.labels)).or_default().push(i);
+        }
+        let mut out: Vec<SeriesV> = Vec::new();
+        let mut out_idx: hashbrown::HashMap<Labels, usize> = hashbrown::HashMap::new();
+        for b in base {
+            // A base series is itself an info metric when a positive
+            // __name__ matcher selects it and no matcher rejects it.
+            let is_info = b.labels.get(METRIC_NAME).is_some_and(|n| {
+                name_matchers.iter().any(|m| {
+                    matches!(
+                        m.op,
+                        lookout_model::MatchOp::Equal | lookout_model::MatchOp::Regex
+                    )
+                }) && name_matchers.iter().all(|m| m.matches(n))
+            });
+            if is_info {
+                out_idx.insert(b.labels.clone(), out.len());
+                out.push(b);
+                continue;
+            }
+            let cands = by_key.get(&key(&b.labels));
+            for p in &b.pts {
+                // Latest info sample per info metric name at this step.
+                let mut chosen: Vec<(String, f64, usize)> = Vec::new();
+                if let Some(cands) = cands {
+                    for &ci in cands {
+                        let s = &info_ts[ci];
+                        let Ok(k) = s.pts.binary_search_by_key(&p.t, |x| x.t) else {
+                            continue;
+                        };
+                        let V::F(ts) = s.pts[k].v else { continue };
+                        let name = s.labels.get(METRIC_NAME).unwrap_or("").to_string();
+                        match chosen.iter_mut().find(|c| c.0 == name) {
+                            Some(c) if c.1 < ts => {
+                                c.1 = ts;
+                                c.2 = ci;
+                            }
+                            Some(_) => {}
+                            None => chosen.push((name, ts, ci)),
+                        }
+                    }
+                }
+                if chosen.is_empty() && !empty_ok {
+                    continue;
+                }
+                let mut lb = b.labels.builder();
+                for (_, _, ci) in &chosen {
+                    for l in info_ts[*ci].labels.iter() {
+                        if l.name == METRIC_NAME
+                            || IDENTIFYING.contains(&l.name.as_str())
+                            || b.labels.has(&l.name)
+                        {
+                            continue;
+                        }
+                        if !data_matchers.is_empty()
+                            && !data_matchers.iter().any(|m| m.name == l.name)
+                        {
+                            continue;
+                        }
+                        if let Some(existing) = lb.get(&l.name) {
+                            if existing != l.value {
+                                return Err(QueryError::exec(format!(
+                                    "conflicting label: {} has values {:?} and {:?} in different info metrics",
+                                    l.name, existing, l.value
+                                )));
+                            }
+                        }
+                        lb.set(l.name.clone(), l.value.clone());
+                    }
+                }
+                let labels = lb.into_labels();
+                let oi = match out_idx.get(&labels) {
+                    Some(&i) => i,
+                    None => {
+                        out_idx.insert(labels.clone(), out.len());
+                        out.push(SeriesV {
+                            labels,
+                            drop_name: b.drop_name,
+                            pts: Vec::new(),
+                        });
+                        out.len() - 1
+                    }
+                };
+                out[oi].pts.push(p.clone());
+            }
+        }
+        let _ = infos;
+        for s in out.iter_mut() {
+            s.pts.sort_by_key(|p| p.t);
+        }
+        out.retain(|s| !s.pts.is_empty());
+        Ok(Val::Vector(out))
     }
 }

@@ -2,6 +2,7 @@
 
 mod aggregate;
 mod binop;
+mod extended;
 mod functions;
 mod hist_acc;
 mod hist_fns;
@@ -108,7 +109,7 @@ impl<'a> Evaluator<'a> {
                 return Err(QueryError::Canceled("query execution".into()));
             }
         }
-        if self.checks % 64 == 0 {
+        if self.checks % 64 == 1 {
             if let Some(d) = self.deadline {
                 if Instant::now() > d {
                     return Err(QueryError::Timeout("query execution".into()));
@@ -307,7 +308,7 @@ impl<'a> Evaluator<'a> {
         };
         let hints = SelectHints {
             mint: first - lookback + 1,
-            maxt: last,
+            maxt: last + if vs.smoothed { lookback } else { 0 },
             ..Default::default()
         };
         let set = self.q.select(&vs.matchers, &hints)?;
@@ -317,6 +318,42 @@ impl<'a> Evaluator<'a> {
         for s in set {
             self.check()?;
             let s = s?;
+            if vs.smoothed {
+                let metric = s
+                    .labels
+                    .get(lookout_model::METRIC_NAME)
+                    .unwrap_or("")
+                    .to_string();
+                let floats: Vec<_> = s
+                    .floats
+                    .iter()
+                    .copied()
+                    .filter(|f| !is_stale_nan(f.v))
+                    .collect();
+                let hs: Vec<(i64, Hist)> = s
+                    .histograms
+                    .into_iter()
+                    .map(|h| (h.t, Arc::new(h.h)))
+                    .collect();
+                let all = extended::merge_samples(&floats, &hs);
+                let mut pts = Vec::new();
+                for i in 0..n {
+                    let t = grid.t(i);
+                    let r = at.unwrap_or(t) - offset;
+                    if let Some(v) = self.smoothed_value(&all, r, &metric, vs.pos) {
+                        pts.push(Pt { t, v });
+                    }
+                }
+                if !pts.is_empty() {
+                    total += pts.len();
+                    out.push(SeriesV {
+                        labels: s.labels,
+                        drop_name: false,
+                        pts,
+                    });
+                }
+                continue;
+            }
             let shists: Vec<(i64, Hist)> = self.decode_histograms(s.histograms, &s.floats);
             let mut pts: Vec<Pt> = Vec::with_capacity(if at.is_some() {
                 n

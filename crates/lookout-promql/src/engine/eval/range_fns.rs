@@ -379,18 +379,6 @@ impl Evaluator<'_> {
         }
     }
 
-    /// `anchored`/`smoothed` range evaluation (not supported yet: no result).
-    fn extended_kernel(
-        &mut self,
-        _name: &str,
-        _w: &Window,
-        _rv: &RangeVal,
-        _metric: &str,
-        _c: &Call,
-    ) -> Option<V> {
-        None
-    }
-
     fn sum_avg_hists(
         &mut self,
         hs: &[(i64, Hist)],
