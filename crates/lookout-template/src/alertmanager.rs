@@ -94,7 +94,7 @@ impl Object for DataObject {
         Some(match name {
             "Receiver" => Value::from(d.receiver.as_str()),
             "Status" => Value::from(d.status.as_str()),
-            "Alerts" => alerts_value(d.alerts.iter().cloned().collect()),
+            "Alerts" => alerts_value(d.alerts.to_vec()),
             "GroupLabels" => kv(&d.group_labels),
             "CommonLabels" => kv(&d.common_labels),
             "CommonAnnotations" => kv(&d.common_annotations),

@@ -260,7 +260,7 @@ impl<'a> State<'a> {
                     if b.pipe.decl.len() > 1 {
                         return Err(Flow::Err(self.error(&format!(
                             "can't use {} to iterate over more than one variable",
-                            crate::fmt::sprint(&[val.clone()])
+                            crate::fmt::sprint(std::slice::from_ref(&val))
                         ))));
                     }
                     let n: i64 = match basic {
@@ -286,7 +286,7 @@ impl<'a> State<'a> {
                 _ => {
                     return Err(Flow::Err(self.error(&format!(
                         "range can't iterate over {}",
-                        crate::fmt::sprint(&[val.clone()])
+                        crate::fmt::sprint(std::slice::from_ref(&val))
                     ))))
                 }
             }
@@ -666,7 +666,7 @@ impl<'a> State<'a> {
         }
         if let Some(f) = fin {
             let t = match &sig.variadic {
-                Some(vt) if num_in - 1 >= num_fixed => vt.clone(),
+                Some(vt) if num_in > num_fixed => vt.clone(),
                 _ => sig.params.get(num_in - 1).cloned().unwrap_or(GoType::Any),
             };
             argv.push(self.validate_type(f, &t)?);

@@ -525,11 +525,7 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => buf.extend_from_slice(b"b0"),
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
-                }
+                8 if buf.last() != Some(&b'0') => buf.push(b'0'),
                 16 => {
                     buf.push(digits[16]);
                     buf.push(b'0');
@@ -839,9 +835,6 @@ impl Printer {
             Value::Map(m) => {
                 if self.f.sharp_v {
                     self.buf.push_str(&m.type_name);
-                    if m.entries.is_empty() && false {
-                        return;
-                    }
                     self.buf.push('{');
                 } else {
                     self.buf.push_str("map[");
@@ -1066,7 +1059,7 @@ pub fn sprintf(format: &str, a: &[Value]) -> String {
         }
         // argument index
         let mut after_index;
-        let mut arg_number = |arg_num: usize, i: usize, good: &mut bool, reord: &mut bool| {
+        let arg_number = |arg_num: usize, i: usize, good: &mut bool, reord: &mut bool| {
             if i >= end || fb[i] != b'[' {
                 return (arg_num, i, false);
             }

@@ -109,6 +109,9 @@ pub enum MissingKey {
     Error,
 }
 
+/// html/template escaping results per executed template name.
+type EscapeCache = HashMap<String, Result<Arc<Common>, ExecError>>;
+
 /// State shared by all templates associated with one another (Go's
 /// `common`): the named trees, functions and options.
 #[derive(Clone, Default)]
@@ -130,7 +133,7 @@ pub(crate) struct Common {
 pub struct Template {
     name: String,
     common: Arc<Common>,
-    escaped: Arc<Mutex<HashMap<String, Result<Arc<Common>, ExecError>>>>,
+    escaped: Arc<Mutex<EscapeCache>>,
 }
 
 impl std::fmt::Debug for Template {

@@ -57,7 +57,6 @@ pub(crate) struct Pipe {
 /// A declared variable (`$x` in `$x := ...`).
 #[derive(Debug, Clone)]
 pub(crate) struct Var {
-    pub pos: usize,
     pub name: String,
 }
 

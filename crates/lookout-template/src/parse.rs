@@ -207,7 +207,7 @@ impl<'a, 'f> Parser<'a, 'f> {
                 self.backup2(delim);
             }
             match self.text_or_action(set)? {
-                Parsed::End(_) => return self.err("unexpected {{end}}"),
+                Parsed::End => return self.err("unexpected {{end}}"),
                 Parsed::Else(_) => return self.err("unexpected {{else}}"),
                 Parsed::Node(n) => root.nodes.push(n),
             }
@@ -241,7 +241,7 @@ impl<'a, 'f> Parser<'a, 'f> {
             };
             p.expect(ItemType::RightDelim, context)?;
             let (list, end) = p.item_list(set)?;
-            if !matches!(end, Parsed::End(_)) {
+            if !matches!(end, Parsed::End) {
                 return p.err(format!("unexpected {} in {}", end.describe(), context));
             }
             p.add(set, list)
@@ -288,7 +288,8 @@ impl<'a, 'f> Parser<'a, 'f> {
             ItemType::Else => return self.else_control(),
             ItemType::End => {
                 let t = self.expect(ItemType::RightDelim, "end")?;
-                return Ok(Parsed::End(t.pos));
+                let _ = t;
+                return Ok(Parsed::End);
             }
             ItemType::If => return self.branch(set, "if").map(Parsed::Node),
             ItemType::Range => return self.branch(set, "range").map(Parsed::Node),
@@ -354,7 +355,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         let (list, next) = r?;
         let mut else_list = None;
         match next {
-            Parsed::End(_) => {}
+            Parsed::End => {}
             Parsed::Else(pos) => {
                 // "else if" chains for if; "else with" for with (Go 1.23).
                 let chained = match context {
@@ -378,7 +379,7 @@ impl<'a, 'f> Parser<'a, 'f> {
                     }
                 }
                 let (el, next) = self.item_list(set)?;
-                if !matches!(next, Parsed::End(_)) {
+                if !matches!(next, Parsed::End) {
                     return self.err(format!("expected end; found {}", next.describe()));
                 }
                 else_list = Some(el);
@@ -399,7 +400,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
         self.sub_tree(name.clone(), |p| {
             let (list, end) = p.item_list(set)?;
-            if !matches!(end, Parsed::End(_)) {
+            if !matches!(end, Parsed::End) {
                 return p.err(format!("unexpected {} in {}", end.describe(), context));
             }
             p.add(set, list)
@@ -458,7 +459,6 @@ impl<'a, 'f> Parser<'a, 'f> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        pos: v.pos,
                         name: v.val.clone(),
                     });
                     self.vars.push(v.val.clone());
@@ -466,7 +466,6 @@ impl<'a, 'f> Parser<'a, 'f> {
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        pos: v.pos,
                         name: v.val.clone(),
                     });
                     self.vars.push(v.val.clone());
@@ -675,7 +674,7 @@ impl<'a, 'f> Parser<'a, 'f> {
 /// Result of parsing one item at list level.
 enum Parsed {
     Node(Node),
-    End(usize),
+    End,
     Else(usize),
 }
 
@@ -687,7 +686,7 @@ impl Parsed {
                 n.write(&mut s);
                 s
             }
-            Parsed::End(_) => "{{end}}".into(),
+            Parsed::End => "{{end}}".into(),
             Parsed::Else(_) => "{{else}}".into(),
         }
     }

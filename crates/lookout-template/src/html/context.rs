@@ -845,21 +845,17 @@ fn t_css(mut c: Context, s: &[u8]) -> (Context, usize) {
                     return (c, j);
                 }
             }
-            b'/' => {
-                if i + 1 < s.len() {
-                    match s[i + 1] {
-                        b'/' => {
-                            c.state = State::CssLineCmt;
-                            return (c, i + 2);
-                        }
-                        b'*' => {
-                            c.state = State::CssBlockCmt;
-                            return (c, i + 2);
-                        }
-                        _ => {}
-                    }
+            b'/' if i + 1 < s.len() => match s[i + 1] {
+                b'/' => {
+                    c.state = State::CssLineCmt;
+                    return (c, i + 2);
                 }
-            }
+                b'*' => {
+                    c.state = State::CssBlockCmt;
+                    return (c, i + 2);
+                }
+                _ => {}
+            },
             b'"' => {
                 c.state = State::CssDqStr;
                 return (c, i + 1);
