@@ -50,20 +50,50 @@ pub struct Data {
 
 impl Data {
     /// The template value (`*template.Data`, as Alertmanager's notifiers
-    /// pass it).
+    /// pass it). Build it once per notification: field values are
+    /// precomputed so templates read them without copying.
     pub fn to_value(&self) -> Value {
-        Value::object(DataObject(Arc::new(self.clone()), true))
+        Value::object(DataObject::new(self, true))
     }
 
     /// The template value as a `template.Data` struct (not a pointer), as
     /// `amtool template render` passes it; only error texts differ.
     pub fn to_value_by_value(&self) -> Value {
-        Value::object(DataObject(Arc::new(self.clone()), false))
+        Value::object(DataObject::new(self, false))
     }
 }
 
 #[derive(Debug)]
-struct DataObject(Arc<Data>, bool);
+struct DataObject {
+    pointer: bool,
+    receiver: Value,
+    status: Value,
+    alerts: Value,
+    group_labels: Value,
+    common_labels: Value,
+    common_annotations: Value,
+    external_url: Value,
+}
+
+impl DataObject {
+    fn new(d: &Data, pointer: bool) -> Self {
+        DataObject {
+            pointer,
+            receiver: Value::from(d.receiver.as_str()),
+            status: Value::from(d.status.as_str()),
+            alerts: Value::object(AlertsObject(
+                d.alerts
+                    .iter()
+                    .map(|a| Arc::new(AlertObject::new(a)))
+                    .collect(),
+            )),
+            group_labels: kv(&d.group_labels),
+            common_labels: kv(&d.common_labels),
+            common_annotations: kv(&d.common_annotations),
+            external_url: Value::from(d.external_url.as_str()),
+        }
+    }
+}
 
 const DATA_FIELDS: &[&str] = &[
     "Receiver",
@@ -77,35 +107,60 @@ const DATA_FIELDS: &[&str] = &[
 
 impl Object for DataObject {
     fn type_name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(if self.1 {
+        Cow::Borrowed(if self.pointer {
             "*template.Data"
         } else {
             "template.Data"
         })
     }
     fn is_pointer(&self) -> bool {
-        self.1
+        self.pointer
     }
     fn field_names(&self) -> &[&'static str] {
         DATA_FIELDS
     }
     fn field(&self, name: &str) -> Option<Value> {
-        let d = &self.0;
         Some(match name {
-            "Receiver" => Value::from(d.receiver.as_str()),
-            "Status" => Value::from(d.status.as_str()),
-            "Alerts" => alerts_value(d.alerts.to_vec()),
-            "GroupLabels" => kv(&d.group_labels),
-            "CommonLabels" => kv(&d.common_labels),
-            "CommonAnnotations" => kv(&d.common_annotations),
-            "ExternalURL" => Value::from(d.external_url.as_str()),
+            "Receiver" => self.receiver.clone(),
+            "Status" => self.status.clone(),
+            "Alerts" => self.alerts.clone(),
+            "GroupLabels" => self.group_labels.clone(),
+            "CommonLabels" => self.common_labels.clone(),
+            "CommonAnnotations" => self.common_annotations.clone(),
+            "ExternalURL" => self.external_url.clone(),
             _ => return None,
         })
     }
 }
 
 #[derive(Debug)]
-struct AlertObject(Arc<Alert>);
+struct AlertObject {
+    firing: bool,
+    resolved: bool,
+    status: Value,
+    labels: Value,
+    annotations: Value,
+    starts_at: Value,
+    ends_at: Value,
+    generator_url: Value,
+    fingerprint: Value,
+}
+
+impl AlertObject {
+    fn new(a: &Alert) -> Self {
+        AlertObject {
+            firing: a.status == "firing",
+            resolved: a.status == "resolved",
+            status: Value::from(a.status.as_str()),
+            labels: kv(&a.labels),
+            annotations: kv(&a.annotations),
+            starts_at: Value::from(a.starts_at.clone()),
+            ends_at: Value::from(a.ends_at.clone()),
+            generator_url: Value::from(a.generator_url.as_str()),
+            fingerprint: Value::from(a.fingerprint.as_str()),
+        }
+    }
+}
 
 const ALERT_FIELDS: &[&str] = &[
     "Status",
@@ -125,73 +180,81 @@ impl Object for AlertObject {
         ALERT_FIELDS
     }
     fn field(&self, name: &str) -> Option<Value> {
-        let a = &self.0;
         Some(match name {
-            "Status" => Value::from(a.status.as_str()),
-            "Labels" => kv(&a.labels),
-            "Annotations" => kv(&a.annotations),
-            "StartsAt" => Value::from(a.starts_at.clone()),
-            "EndsAt" => Value::from(a.ends_at.clone()),
-            "GeneratorURL" => Value::from(a.generator_url.as_str()),
-            "Fingerprint" => Value::from(a.fingerprint.as_str()),
+            "Status" => self.status.clone(),
+            "Labels" => self.labels.clone(),
+            "Annotations" => self.annotations.clone(),
+            "StartsAt" => self.starts_at.clone(),
+            "EndsAt" => self.ends_at.clone(),
+            "GeneratorURL" => self.generator_url.clone(),
+            "Fingerprint" => self.fingerprint.clone(),
             _ => return None,
         })
     }
 }
 
-fn alert_list(type_name: &'static str, alerts: &[Arc<Alert>]) -> Value {
+fn alert_list<'a>(alerts: impl Iterator<Item = &'a Arc<AlertObject>>) -> Value {
     Value::typed_list(
-        type_name,
-        alerts.iter().map(|a| Value::object(AlertObject(a.clone()))),
+        "[]template.Alert",
+        alerts.map(|a| Value::Object(a.clone() as Arc<dyn Object>)),
     )
 }
 
-fn alerts_value(alerts: Vec<Alert>) -> Value {
-    Value::object(AlertsObject(alerts.into_iter().map(Arc::new).collect()))
-}
-
 #[derive(Debug)]
-struct AlertsObject(Vec<Arc<Alert>>);
+struct AlertsObject(Vec<Arc<AlertObject>>);
 
 impl Object for AlertsObject {
     fn type_name(&self) -> Cow<'_, str> {
         Cow::Borrowed("template.Alerts")
     }
     fn underlying(&self) -> Option<Value> {
-        Some(alert_list("[]template.Alert", &self.0))
+        Some(alert_list(self.0.iter()))
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
         matches!(name, "Firing" | "Resolved").then(|| GoSignature::new(vec![]))
     }
     fn call_method(&self, name: &str, _args: Vec<Value>) -> Result<Value, String> {
-        let want = if name == "Firing" {
-            "firing"
-        } else {
-            "resolved"
-        };
-        let sel: Vec<Arc<Alert>> = self
-            .0
-            .iter()
-            .filter(|a| a.status == want)
-            .cloned()
-            .collect();
-        Ok(alert_list("[]template.Alert", &sel))
+        let firing = name == "Firing";
+        Ok(alert_list(self.0.iter().filter(|a| {
+            if firing {
+                a.firing
+            } else {
+                a.resolved
+            }
+        })))
     }
 }
 
 /// A `template.KV` value from a label/annotation map.
 pub fn kv(m: &BTreeMap<String, String>) -> Value {
-    Value::object(Kv(m.clone()))
+    let underlying = Value::Map(Arc::new(Map {
+        type_name: Cow::Borrowed("map[string]string"),
+        zero: Value::from(""),
+        entries: m
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect(),
+    }));
+    Value::object(Kv {
+        map: Arc::new(m.clone()),
+        underlying,
+    })
 }
 
 #[derive(Debug, Clone)]
-struct Kv(BTreeMap<String, String>);
+struct Kv {
+    map: Arc<BTreeMap<String, String>>,
+    underlying: Value,
+}
 
 impl Kv {
     /// Pairs sorted by name, `alertname` first (Alertmanager's SortedPairs).
     fn sorted_pairs(&self) -> Vec<(String, String)> {
-        let mut pairs: Vec<(String, String)> =
-            self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut pairs: Vec<(String, String)> = self
+            .map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Some(i) = pairs.iter().position(|(k, _)| k == "alertname") {
             let p = pairs.remove(i);
             pairs.insert(0, p);
@@ -205,15 +268,7 @@ impl Object for Kv {
         Cow::Borrowed("template.KV")
     }
     fn underlying(&self) -> Option<Value> {
-        Some(Value::Map(Arc::new(Map {
-            type_name: Cow::Borrowed("map[string]string"),
-            zero: Value::from(""),
-            entries: self
-                .0
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect(),
-        })))
+        Some(self.underlying.clone())
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
         match name {
@@ -239,11 +294,11 @@ impl Object for Kv {
                         .collect(),
                     _ => vec![],
                 };
-                let mut m = self.0.clone();
+                let mut m = (*self.map).clone();
                 for k in keys {
                     m.remove(&k);
                 }
-                Value::object(Kv(m))
+                kv(&m)
             }
             _ => return Err(format!("no method {name}")),
         })
