@@ -1113,7 +1113,7 @@ pub fn sprintf(format: &str, a: &[Value]) -> String {
                     p.f.prec = 0;
                     p.f.prec_present = false;
                 }
-                if !ok {
+                if !p.f.prec_present {
                     p.buf.push_str("%!(BADPREC)");
                 }
                 after_index = false;

@@ -261,35 +261,50 @@ pub(crate) fn url_normalizer(args: &[Value]) -> String {
 
 pub(crate) fn srcset_escaper(args: &[Value]) -> String {
     let (s, t) = stringify(args);
-    if t == Content::Srcset {
-        return s;
+    match t {
+        Content::Srcset => return s,
+        Content::Url => return process_url(&s, true).replace(',', "%2c"),
+        _ => {}
     }
-    // Each comma-separated candidate: a filtered, normalized URL plus an
-    // optional descriptor.
-    s.split(',')
-        .map(|cand| {
-            let trimmed = cand.trim_start();
-            let lead = &cand[..cand.len() - trimmed.len()];
-            let (url, desc) = match trimmed.find(|c: char| c.is_ascii_whitespace()) {
-                Some(i) => (&trimmed[..i], &trimmed[i..]),
-                None => (trimmed, ""),
-            };
-            let url = if is_safe_url(url) {
-                process_url(url, true)
-            } else {
-                format!("#{FILTER_FAILSAFE}")
-            };
-            let desc_ok = desc.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, ' ' | '\t' | '.' | ',' | '+' | '-')
-            });
-            if desc_ok {
-                format!("{lead}{url}{desc}")
-            } else {
-                format!("{lead}#{FILTER_FAILSAFE}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(s.len());
+    let mut written = 0;
+    for (i, c) in s.bytes().enumerate() {
+        if c == b',' {
+            filter_srcset_element(&s, written, i, &mut out);
+            out.push(',');
+            written = i + 1;
+        }
+    }
+    filter_srcset_element(&s, written, s.len(), &mut out);
+    out
+}
+
+fn is_html_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')
+}
+
+fn filter_srcset_element(s: &str, left: usize, right: usize, out: &mut String) {
+    let b = s.as_bytes();
+    let mut start = left;
+    while start < right && is_html_space(b[start]) {
+        start += 1;
+    }
+    let end = (start..right)
+        .find(|&i| is_html_space(b[i]))
+        .unwrap_or(right);
+    let url = &s[start..end];
+    if is_safe_url(url)
+        && b[end..right]
+            .iter()
+            .all(|&c| is_html_space(c) || c.is_ascii_alphanumeric())
+    {
+        out.push_str(&s[left..start]);
+        out.push_str(&process_url(url, true));
+        out.push_str(&s[end..right]);
+        return;
+    }
+    out.push('#');
+    out.push_str(FILTER_FAILSAFE);
 }
 
 fn js_low(c: char) -> Option<String> {
