@@ -135,8 +135,8 @@ impl Time {
         let offset: i32 = match b.get(i) {
             Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
             Some(&c @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-                let oh: i32 = s[i + 1..i + 3].parse().ok()?;
-                let om: i32 = s[i + 4..i + 6].parse().ok()?;
+                let oh: i32 = s.get(i + 1..i + 3)?.parse().ok()?;
+                let om: i32 = s.get(i + 4..i + 6)?.parse().ok()?;
                 let o = oh * 3600 + om * 60;
                 if c == b'-' {
                     -o

@@ -43,8 +43,15 @@ struct Parser<'a, 'f> {
     vars: Vec<String>,
     action_line: usize,
     range_depth: usize,
+    /// Nesting of parenthesised pipelines and control structures.
+    depth: usize,
     has_func: &'f dyn Fn(&str) -> bool,
 }
+
+/// Deepest nesting the parser accepts. Go stops parenthesised expressions
+/// at 10000 ("max expression depth exceeded"); a Rust thread stack needs a
+/// lower bound, which also covers nested if/range/with.
+const MAX_DEPTH: usize = 250;
 
 fn eof_item() -> Item {
     Item {
@@ -76,6 +83,7 @@ pub(crate) fn parse(
         vars: vec!["$".into()],
         action_line: 0,
         range_depth: 0,
+        depth: 0,
         has_func,
     };
     let mut set = BTreeMap::new();
@@ -331,10 +339,20 @@ impl<'a, 'f> Parser<'a, 'f> {
         Ok(Parsed::Else(t.pos))
     }
 
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth >= MAX_DEPTH {
+            return self.err("max expression depth exceeded");
+        }
+        Ok(())
+    }
+
     fn branch(&mut self, set: &mut BTreeMap<String, Tree>, context: &str) -> PResult<Node> {
+        self.enter()?;
         let mark = self.vars.len();
         let r = self.branch_inner(set, context);
         self.vars.truncate(mark);
+        self.depth -= 1;
         let b = Box::new(r?);
         Ok(match context {
             "if" => Node::If(b),
@@ -652,9 +670,12 @@ impl<'a, 'f> Parser<'a, 'f> {
                     Err(e) => return self.err(e),
                 }
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
-            )),
+            ItemType::LeftParen => {
+                self.enter()?;
+                let p = self.pipeline("parenthesized pipeline", ItemType::RightParen)?;
+                self.depth -= 1;
+                Arg::Pipe(Box::new(p))
+            }
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Arg::String {
                     pos: token.pos,
