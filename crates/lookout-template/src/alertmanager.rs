@@ -119,6 +119,18 @@ impl Object for DataObject {
     fn field_names(&self) -> &[&'static str] {
         DATA_FIELDS
     }
+    fn json_name(&self, field: &str) -> Option<&'static str> {
+        Some(match field {
+            "Receiver" => "receiver",
+            "Status" => "status",
+            "Alerts" => "alerts",
+            "GroupLabels" => "groupLabels",
+            "CommonLabels" => "commonLabels",
+            "CommonAnnotations" => "commonAnnotations",
+            "ExternalURL" => "externalURL",
+            _ => return None,
+        })
+    }
     fn field(&self, name: &str) -> Option<Value> {
         Some(match name {
             "Receiver" => self.receiver.clone(),
@@ -178,6 +190,18 @@ impl Object for AlertObject {
     }
     fn field_names(&self) -> &[&'static str] {
         ALERT_FIELDS
+    }
+    fn json_name(&self, field: &str) -> Option<&'static str> {
+        Some(match field {
+            "Status" => "status",
+            "Labels" => "labels",
+            "Annotations" => "annotations",
+            "StartsAt" => "startsAt",
+            "EndsAt" => "endsAt",
+            "GeneratorURL" => "generatorURL",
+            "Fingerprint" => "fingerprint",
+            _ => return None,
+        })
     }
     fn field(&self, name: &str) -> Option<Value> {
         Some(match name {

@@ -334,6 +334,7 @@ fn js_str_table(c: char, norm: bool) -> Option<String> {
             '"' => "\\u0022",
             '&' => "\\u0026",
             '\'' => "\\u0027",
+            '`' => "\\u0060",
             '+' => "\\u002b",
             '/' => "\\/",
             '<' => "\\u003c",
@@ -358,6 +359,9 @@ pub(crate) fn js_regexp_escaper(args: &[Value]) -> String {
     let out: String = s
         .chars()
         .map(|c| {
+            if c == '`' {
+                return c.to_string();
+            }
             if let Some(x) = js_str_table(c, false) {
                 return x;
             }
@@ -425,7 +429,7 @@ fn json(v: &Value) -> String {
                     .iter()
                     .map(|n| format!(
                         "{}:{}",
-                        json_string(n),
+                        json_string(o.json_name(n).unwrap_or(n)),
                         json(&o.field(n).unwrap_or(Value::Nil))
                     ))
                     .collect::<Vec<_>>()

@@ -317,6 +317,15 @@ fn escape_action(c: Context, pipe: &Pipe, n: &Node, loc: String) -> (Pipe, Conte
             c.js_ctx = JsCtx::DivOp;
         }
         State::JsDqStr | State::JsSqStr => s.push("_html_template_jsstrescaper"),
+        State::JsBqStr => {
+            return (
+                pipe.clone(),
+                Context::error(
+                    format!("{} appears in a JS template literal", describe(n)),
+                    Some(loc),
+                ),
+            )
+        }
         State::JsRegexp => s.push("_html_template_jsregexpescaper"),
         State::Css => s.push("_html_template_cssvaluefilter"),
         State::Text => s.push("_html_template_htmlescaper"),
