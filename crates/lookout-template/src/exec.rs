@@ -604,9 +604,9 @@ impl<'a> State<'a> {
         fin: Option<Value>,
     ) -> R<Value> {
         let args: &'a [Arg] = if args.is_empty() { args } else { &args[1..] };
-        let sig = match &callee {
-            Callee::Func(f) => f.0.sig.clone(),
-            Callee::Method(_, s) => s.clone(),
+        let sig: &GoSignature = match &callee {
+            Callee::Func(f) => &f.0.sig,
+            Callee::Method(_, s) => s,
         };
         let num_in = args.len() + usize::from(fin.is_some());
         let num_fixed;

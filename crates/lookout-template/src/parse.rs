@@ -38,7 +38,7 @@ struct Parser<'a, 'f> {
     parse_name: String,
     text: Arc<str>,
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     vars: Vec<String>,
     action_line: usize,
@@ -53,11 +53,11 @@ struct Parser<'a, 'f> {
 /// lower bound, which also covers nested if/range/with.
 const MAX_DEPTH: usize = 250;
 
-fn eof_item() -> Item {
+fn eof_item() -> Item<'static> {
     Item {
         typ: ItemType::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 0,
     }
 }
@@ -104,7 +104,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         })
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -117,18 +117,18 @@ impl<'a, 'f> Parser<'a, 'f> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -137,7 +137,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -146,13 +146,13 @@ impl<'a, 'f> Parser<'a, 'f> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return self.unexpected(&t, context);
@@ -160,7 +160,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         Ok(t)
     }
 
-    fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, token: &Item<'_>, context: &str) -> PResult<T> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -275,7 +275,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: token.val,
+                text: token.val.into_owned(),
             })),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
@@ -446,7 +446,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         })
     }
 
-    fn template_name(&self, token: &Item, context: &str) -> PResult<String> {
+    fn template_name(&self, token: &Item<'_>, context: &str) -> PResult<String> {
         match token.typ {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Ok(s),
@@ -477,16 +477,16 @@ impl<'a, 'f> Parser<'a, 'f> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        name: v.val.clone(),
+                        name: v.val.to_string(),
                     });
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        name: v.val.clone(),
+                        name: v.val.to_string(),
                     });
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -635,7 +635,7 @@ impl<'a, 'f> Parser<'a, 'f> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
@@ -679,7 +679,7 @@ impl<'a, 'f> Parser<'a, 'f> {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Arg::String {
                     pos: token.pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text: s,
                 },
                 None => return self.err("invalid syntax"),
