@@ -63,6 +63,7 @@ fn data(n: usize) -> Data {
         ]),
         common_annotations: labels(&[("summary", "Pod is crash looping.")]),
         external_url: "http://am:9093".into(),
+        kv_string_methods: false,
     }
 }
 

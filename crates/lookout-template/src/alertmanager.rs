@@ -46,6 +46,10 @@ pub struct Data {
     pub common_annotations: BTreeMap<String, String>,
     /// Alertmanager's external URL.
     pub external_url: String,
+    /// Emulate Alertmanager ≥ 0.26, where `KV` and `Pairs` have a
+    /// `String()` method (`k=v, k=v`) used when they are printed; 0.25 (the
+    /// default, which the golden tests verify) prints Go map/slice syntax.
+    pub kv_string_methods: bool,
 }
 
 impl Data {
@@ -84,12 +88,12 @@ impl DataObject {
             alerts: Value::object(AlertsObject(
                 d.alerts
                     .iter()
-                    .map(|a| Arc::new(AlertObject::new(a)))
+                    .map(|a| Arc::new(AlertObject::new(a, d.kv_string_methods)))
                     .collect(),
             )),
-            group_labels: kv(&d.group_labels),
-            common_labels: kv(&d.common_labels),
-            common_annotations: kv(&d.common_annotations),
+            group_labels: kv_with(&d.group_labels, d.kv_string_methods),
+            common_labels: kv_with(&d.common_labels, d.kv_string_methods),
+            common_annotations: kv_with(&d.common_annotations, d.kv_string_methods),
             external_url: Value::from(d.external_url.as_str()),
         }
     }
@@ -159,13 +163,13 @@ struct AlertObject {
 }
 
 impl AlertObject {
-    fn new(a: &Alert) -> Self {
+    fn new(a: &Alert, string_methods: bool) -> Self {
         AlertObject {
             firing: a.status == "firing",
             resolved: a.status == "resolved",
             status: Value::from(a.status.as_str()),
-            labels: kv(&a.labels),
-            annotations: kv(&a.annotations),
+            labels: kv_with(&a.labels, string_methods),
+            annotations: kv_with(&a.annotations, string_methods),
             starts_at: Value::from(a.starts_at.clone()),
             ends_at: Value::from(a.ends_at.clone()),
             generator_url: Value::from(a.generator_url.as_str()),
@@ -249,8 +253,13 @@ impl Object for AlertsObject {
     }
 }
 
-/// A `template.KV` value from a label/annotation map.
+/// A `template.KV` value from a label/annotation map (Alertmanager 0.25).
 pub fn kv(m: &BTreeMap<String, String>) -> Value {
+    kv_with(m, false)
+}
+
+/// A `template.KV`; `string_methods` adds 0.26's `String()`.
+pub fn kv_with(m: &BTreeMap<String, String>, string_methods: bool) -> Value {
     let underlying = Value::Map(Arc::new(Map {
         type_name: Cow::Borrowed("map[string]string"),
         zero: Value::from(""),
@@ -262,6 +271,7 @@ pub fn kv(m: &BTreeMap<String, String>) -> Value {
     Value::object(Kv {
         map: Arc::new(m.clone()),
         underlying,
+        string_methods,
     })
 }
 
@@ -269,6 +279,7 @@ pub fn kv(m: &BTreeMap<String, String>) -> Value {
 struct Kv {
     map: Arc<BTreeMap<String, String>>,
     underlying: Value,
+    string_methods: bool,
 }
 
 impl Kv {
@@ -297,6 +308,7 @@ impl Object for Kv {
     fn method(&self, name: &str) -> Option<GoSignature> {
         match name {
             "SortedPairs" | "Names" | "Values" => Some(GoSignature::new(vec![])),
+            "String" if self.string_methods => Some(GoSignature::new(vec![])),
             "Remove" => Some(GoSignature::new(vec![GoType::named(
                 "[]string",
                 Kind::Slice,
@@ -304,9 +316,14 @@ impl Object for Kv {
             _ => None,
         }
     }
+    fn go_string(&self) -> Option<String> {
+        self.string_methods
+            .then(|| pairs_string(&self.sorted_pairs()))
+    }
     fn call_method(&self, name: &str, args: Vec<Value>) -> Result<Value, String> {
         Ok(match name {
-            "SortedPairs" => pairs_value(self.sorted_pairs()),
+            "SortedPairs" => pairs_value(self.sorted_pairs(), self.string_methods),
+            "String" => Value::from(pairs_string(&self.sorted_pairs())),
             "Names" => Value::string_list(self.sorted_pairs().into_iter().map(|p| p.0)),
             "Values" => Value::string_list(self.sorted_pairs().into_iter().map(|p| p.1)),
             "Remove" => {
@@ -322,19 +339,27 @@ impl Object for Kv {
                 for k in keys {
                     m.remove(&k);
                 }
-                kv(&m)
+                kv_with(&m, self.string_methods)
             }
             _ => return Err(format!("no method {name}")),
         })
     }
 }
 
-fn pairs_value(p: Vec<(String, String)>) -> Value {
-    Value::object(Pairs(p))
+fn pairs_value(p: Vec<(String, String)>, string_methods: bool) -> Value {
+    Value::object(Pairs(p, string_methods))
+}
+
+/// Alertmanager 0.26's `Pairs.String()`: `name=value, name=value`.
+fn pairs_string(p: &[(String, String)]) -> String {
+    p.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug)]
-struct Pairs(Vec<(String, String)>);
+struct Pairs(Vec<(String, String)>, bool);
 
 impl Object for Pairs {
     fn type_name(&self) -> Cow<'_, str> {
@@ -349,9 +374,16 @@ impl Object for Pairs {
         ))
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
-        matches!(name, "Names" | "Values").then(|| GoSignature::new(vec![]))
+        (matches!(name, "Names" | "Values") || (name == "String" && self.1))
+            .then(|| GoSignature::new(vec![]))
+    }
+    fn go_string(&self) -> Option<String> {
+        self.1.then(|| pairs_string(&self.0))
     }
     fn call_method(&self, name: &str, _args: Vec<Value>) -> Result<Value, String> {
+        if name == "String" {
+            return Ok(Value::from(pairs_string(&self.0)));
+        }
         Ok(if name == "Names" {
             Value::string_list(self.0.iter().map(|p| p.0.clone()))
         } else {

@@ -335,3 +335,29 @@ fn call_builtin_with_function_values() {
         "template: t:1:3: executing \"t\" at <call .f 2 \"x\">: error calling call: arg 1: value has type string; should be int"
     );
 }
+
+#[test]
+fn alertmanager_026_kv_strings() {
+    use lookout_template::alertmanager::Data;
+    let mut d = Data {
+        common_labels: [
+            ("severity".to_string(), "warning".to_string()),
+            ("alertname".to_string(), "X".to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        render("{{ .CommonLabels }}", &d.to_value()).unwrap(),
+        "map[alertname:X severity:warning]"
+    );
+    d.kv_string_methods = true;
+    assert_eq!(
+        render(
+            "{{ .CommonLabels }}|{{ .CommonLabels.SortedPairs }}|{{ .CommonLabels.String }}|{{ index .CommonLabels \"severity\" }}",
+            &d.to_value()
+        )
+        .unwrap(),
+        "alertname=X, severity=warning|alertname=X, severity=warning|alertname=X, severity=warning|warning"
+    );
+}

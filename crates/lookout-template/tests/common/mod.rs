@@ -137,6 +137,7 @@ pub fn am_data(v: &serde_json::Value) -> Data {
         common_labels: kv(v.get("commonLabels")),
         common_annotations: kv(v.get("commonAnnotations")),
         external_url: s("externalURL"),
+        kv_string_methods: false,
     }
 }
 
