@@ -69,6 +69,7 @@ mod lex;
 mod node;
 mod number;
 mod parse;
+mod strconv;
 mod value;
 
 pub mod alertmanager;

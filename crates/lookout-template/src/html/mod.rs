@@ -2,7 +2,7 @@
 //!
 //! Before a template set executes in HTML mode, every reachable template is
 //! rewritten like Go's `html/template` does: text is scanned with an HTML
-//! context machine ([`context`]), each output action gets the escaper
+//! context machine, each output action gets the escaper
 //! functions for its context appended to its pipeline, `{{if}}`/`{{range}}`
 //! branches must end in the same context, and a template called from a
 //! non-text context is escaped as a derived copy
