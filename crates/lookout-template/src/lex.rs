@@ -610,8 +610,7 @@ impl<'a> Lexer<'a> {
             let t = self.input[self.start..self.pos].to_string();
             return self.errorf(format!("bad number syntax: {}", crate::fmt::quote_go(&t)));
         }
-        if let Some(sign @ ('+' | '-')) = self.peek() {
-            let _ = sign;
+        if let Some('+' | '-') = self.peek() {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let t = self.input[self.start..self.pos].to_string();
                 return self.errorf(format!("bad number syntax: {}", crate::fmt::quote_go(&t)));

@@ -295,8 +295,7 @@ impl<'a, 'f> Parser<'a, 'f> {
             ItemType::Continue => return self.break_control(token.pos, "{{continue}}", false),
             ItemType::Else => return self.else_control(),
             ItemType::End => {
-                let t = self.expect(ItemType::RightDelim, "end")?;
-                let _ = t;
+                self.expect(ItemType::RightDelim, "end")?;
                 return Ok(Parsed::End);
             }
             ItemType::If => return self.branch(set, "if").map(Parsed::Node),

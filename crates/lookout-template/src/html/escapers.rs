@@ -2,7 +2,7 @@
 //! (`_html_template_htmlescaper` and friends), over [`Value`]s.
 
 use crate::func::{Func, FuncMap, GoType};
-use crate::value::{GoSignature, Kind, SafeKind, Value};
+use crate::value::{GoSignature, SafeKind, Value};
 
 use super::context::{attr_type, ContentType};
 
@@ -123,7 +123,6 @@ fn strip_tags(html: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut c = Context::default();
     let mut i = 0;
-    let mut all_text = true;
     while i < b.len() {
         let (c1, n) = context_after_text(c.clone(), &b[i..]);
         let i1 = i + n;
@@ -136,7 +135,6 @@ fn strip_tags(html: &str) -> String {
             }
             out.extend_from_slice(&b[i..j]);
         } else {
-            all_text = false;
         }
         if n == 0 && c1 == c {
             break;
@@ -147,7 +145,6 @@ fn strip_tags(html: &str) -> String {
             break;
         }
     }
-    let _ = all_text;
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -610,6 +607,5 @@ pub(crate) fn escaper_funcs() -> FuncMap {
         };
         m.insert(name, Func::new(sig, move |args| Ok(Value::from(f(&args)))));
     }
-    let _ = Kind::String;
     m
 }

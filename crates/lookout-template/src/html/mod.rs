@@ -146,7 +146,6 @@ impl<'a> Escaper<'a> {
         } else {
             join(c0, c1, name, &loc)
         };
-        let _ = describe;
         (
             Branch {
                 pipe: b.pipe.clone(),
