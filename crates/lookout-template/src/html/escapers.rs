@@ -134,7 +134,6 @@ fn strip_tags(html: &str) -> String {
                 }
             }
             out.extend_from_slice(&b[i..j]);
-        } else {
         }
         if n == 0 && c1 == c {
             break;
