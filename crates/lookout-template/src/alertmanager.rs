@@ -556,3 +556,57 @@ pub fn funcs() -> FuncMap {
     );
     m
 }
+
+/// Alertmanager's template set (`template.Template`): the same files parsed
+/// into a text and an HTML template, with its function set and
+/// `missingkey=zero`, executing notification fields like
+/// `ExecuteTextString`/`ExecuteHTMLString`.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    text: crate::Template,
+    html: crate::Template,
+}
+
+impl Templates {
+    /// Parses `(file name, content)` pairs in order (Alertmanager loads
+    /// `default.tmpl`, `email.tmpl`, then the user's globs); each file is a
+    /// template named by its base name, and later `define`s replace
+    /// earlier ones. `funcs` are added to (and may override) [`funcs`].
+    pub fn new(files: &[(&str, &str)], extra: FuncMap) -> Result<Templates, crate::ParseError> {
+        let all = funcs().merge(extra);
+        let mut text = crate::Template::new("")
+            .funcs(all.clone())
+            .missing_key(crate::MissingKey::Zero);
+        let mut html = crate::Template::new_html("")
+            .funcs(all)
+            .missing_key(crate::MissingKey::Zero);
+        for (name, content) in files {
+            text = text.parse_named(name, content)?;
+            html = html.parse_named(name, content)?;
+        }
+        Ok(Templates { text, html })
+    }
+
+    /// Renders `text` as a text template against `data` (empty text gives
+    /// an empty result without parsing, like Alertmanager).
+    pub fn execute_text_string(&self, text: &str, data: &Value) -> Result<String, String> {
+        Self::run(&self.text, text, data)
+    }
+
+    /// Renders `text` with html/template escaping (e-mail bodies, Pushover
+    /// `html: true`).
+    pub fn execute_html_string(&self, text: &str, data: &Value) -> Result<String, String> {
+        Self::run(&self.html, text, data)
+    }
+
+    fn run(base: &crate::Template, text: &str, data: &Value) -> Result<String, String> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        base.clone()
+            .parse(text)
+            .map_err(|e| e.to_string())?
+            .execute(data)
+            .map_err(|e| e.to_string())
+    }
+}

@@ -40,10 +40,13 @@
 //! ```
 //!
 //! Host types implement [`Object`] (fields, methods with Go signatures,
-//! `String()`); Alertmanager's notification data is
-//! [`alertmanager::Data::to_value`], Prometheus' alert-rule data is
-//! [`prometheus::AlertTemplateData`] expanded through
-//! [`prometheus::RuleTemplate`].
+//! `String()`). Alertmanager: parse the template files once into
+//! [`alertmanager::Templates`] and render notification fields with
+//! `execute_text_string`/`execute_html_string` over
+//! [`alertmanager::Data::to_value`]. Prometheus: parse each rule label and
+//! annotation once into a [`prometheus::RuleTemplate`] (functions from
+//! [`prometheus::funcs`], PromQL through [`prometheus::QueryFn`]) and expand
+//! it per alert with [`prometheus::AlertTemplateData`].
 //!
 //! # Known differences from Go
 //!
