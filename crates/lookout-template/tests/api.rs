@@ -361,3 +361,30 @@ fn alertmanager_026_kv_strings() {
         "alertname=X, severity=warning|alertname=X, severity=warning|alertname=X, severity=warning|warning"
     );
 }
+
+#[test]
+fn shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<Value>();
+    assert_send_sync::<RuleTemplate>();
+    assert_send_sync::<lookout_template::alertmanager::Templates>();
+    // One parsed template executed concurrently.
+    let t = Arc::new(
+        Template::new_html("c")
+            .parse("<p title=\"{{ . }}\">{{ . }}</p>")
+            .unwrap(),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || t.execute(&Value::from(format!("<{i}>"))).unwrap())
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(
+            h.join().unwrap(),
+            format!("<p title=\"&lt;{i}&gt;\">&lt;{i}&gt;</p>")
+        );
+    }
+}
