@@ -14,6 +14,7 @@
 mod cpu;
 mod disk;
 mod fs;
+mod md;
 mod memory;
 mod net;
 mod system;
@@ -176,6 +177,7 @@ const COLLECTORS: &[(&str, CollectFn)] = &[
     ("filefd", memory::filefd),
     ("filesystem", fs::filesystem),
     ("loadavg", cpu::loadavg),
+    ("mdadm", md::mdadm),
     ("meminfo", memory::meminfo),
     ("netclass", net::netclass),
     ("netdev", net::netdev),
