@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::append::{
     append_report, append_report_stale, append_scrape, SampleOptions, ScrapeCache,
 };
-use crate::client::ScrapeClient;
+use crate::client::Fetcher;
 use crate::state::{MetricMetadata, TargetHealth, TargetState};
 
 /// Why a loop stops.
@@ -26,8 +26,8 @@ pub enum StopReason {
 /// Everything a loop needs besides its target state.
 #[derive(Clone)]
 pub struct LoopSettings {
-    /// HTTP client of the pool.
-    pub client: ScrapeClient,
+    /// Where bodies come from (the pool's HTTP client or a local source).
+    pub client: Fetcher,
     /// Sample processing options.
     pub opts: SampleOptions,
     /// Scrape interval.

@@ -416,3 +416,72 @@ async fn auth_headers_and_target_limit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_source_is_scraped_like_a_target() {
+    use lookout_scrape::client::{Fetched, LocalSource};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let src: LocalSource = Arc::new(move || {
+        let n = c2.fetch_add(1, Ordering::SeqCst);
+        Ok(Fetched {
+            body: format!("# TYPE node_thing gauge\nnode_thing {n}\n").into_bytes(),
+            content_type: "text/plain; version=0.0.4".into(),
+        })
+    });
+    let store = MemStore::new();
+    let c = cfg("scrape_configs:\n  - job_name: node\n    scrape_interval: 100ms\n    static_configs: [{targets: ['myhost:9100']}]\n");
+    let (svc, errs) = ScrapeService::start_with_local_sources(
+        Arc::new(store.clone()),
+        &c,
+        [("node".to_string(), src)].into_iter().collect(),
+    );
+    assert!(errs.is_empty());
+    wait_until(10, "local source scraped twice", || {
+        store
+            .series_named("node_thing")
+            .first()
+            .is_some_and(|(_, s)| s.len() >= 2)
+    })
+    .await;
+    let (labels, _) = &store.series_named("node_thing")[0];
+    assert_eq!(labels.get("job"), Some("node"));
+    assert_eq!(labels.get("instance"), Some("myhost:9100"));
+    assert!(up_values(&store, "node").iter().all(|v| *v == 1.0));
+    assert_eq!(targets(&svc).active_targets[0].health, "up");
+    assert!(calls.load(Ordering::SeqCst) >= 2);
+}
+
+/// How the server wires the built-in host collector: job `node` with a
+/// local source rendering lookout-node's text exposition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_node_job_with_host_collector() {
+    use lookout_scrape::client::{Fetched, LocalSource};
+    let node = lookout_node::NodeCollector::default();
+    let src: LocalSource = Arc::new(move || {
+        Ok(Fetched {
+            body: node.render_text().into_bytes(),
+            content_type: "text/plain; version=0.0.4".into(),
+        })
+    });
+    let store = MemStore::new();
+    let c = cfg("scrape_configs:\n  - job_name: node\n    scrape_interval: 200ms\n    static_configs: [{targets: ['localhost:9100']}]\n");
+    let (svc, _) = ScrapeService::start_with_local_sources(
+        Arc::new(store.clone()),
+        &c,
+        [("node".to_string(), src)].into_iter().collect(),
+    );
+    wait_until(20, "node metrics stored", || {
+        !store.series_named("node_load1").is_empty()
+    })
+    .await;
+    let cpu = store.series_named("node_cpu_seconds_total");
+    assert!(!cpu.is_empty());
+    assert!(cpu
+        .iter()
+        .all(|(l, _)| l.get("job") == Some("node") && l.get("mode").is_some()));
+    let md = api::targets_metadata(&svc.manager, &[], Some("node_cpu_seconds_total"), 0);
+    assert_eq!(md[0].metric_type, "counter");
+    assert_eq!(md[0].help, "Seconds the CPUs spent in each mode.");
+}
