@@ -56,7 +56,7 @@ pub type LocalSource = Arc<dyn Fn() -> Result<Fetched, String> + Send + Sync>;
 #[derive(Clone)]
 pub enum Fetcher {
     /// Over HTTP(S).
-    Http(ScrapeClient),
+    Http(Box<ScrapeClient>),
     /// From an in-process source (run on the blocking pool, with the timeout).
     Local(LocalSource),
 }

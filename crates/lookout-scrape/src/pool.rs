@@ -210,7 +210,7 @@ impl ScrapePool {
 fn fetcher(config: &ScrapeConfig, local: &Option<LocalSource>) -> Result<Fetcher, ClientError> {
     Ok(match local {
         Some(src) => Fetcher::Local(src.clone()),
-        None => Fetcher::Http(ScrapeClient::new(config)?),
+        None => Fetcher::Http(Box::new(ScrapeClient::new(config)?)),
     })
 }
 
