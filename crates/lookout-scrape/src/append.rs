@@ -4,7 +4,10 @@
 //! so it can be tested without HTTP.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use lookout_exposition::{Entry, Format, MetricType, Parser};
 use lookout_model::relabel::{process, RelabelConfig};
@@ -53,16 +56,40 @@ struct CacheEntry {
     last_iter: u64,
 }
 
+/// Hasher for keys that already are well-mixed 64-bit hashes.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are used; fold anything else in defensively.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type SeriesByHash = HashMap<u64, Arc<Labels>, BuildHasherDefault<PrehashedHasher>>;
+
 /// Per-target state that survives between scrapes (and across reloads).
 #[derive(Default)]
 pub struct ScrapeCache {
-    series: HashMap<String, CacheEntry>,
+    // SipHash costs more than the rest of a cache hit; series text comes
+    // from the target, but a per-target map gains nothing from DoS
+    // resistance that the sample limit does not already give.
+    series: HashMap<String, CacheEntry, Xxh3DefaultBuilder>,
     iter: u64,
     successful_count: usize,
     /// Series appended (without explicit timestamps) by the previous and
     /// the current scrape, for staleness.
-    prev: HashMap<u64, Arc<Labels>>,
-    cur: HashMap<u64, Arc<Labels>>,
+    prev: SeriesByHash,
+    cur: SeriesByHash,
     metadata: BTreeMap<String, (MetricMetadata, u64)>,
     key: String,
 }
@@ -79,6 +106,12 @@ impl ScrapeCache {
             .iter()
             .map(|(k, (m, _))| (k.clone(), m.clone()))
             .collect()
+    }
+
+    /// Whether any scrape went through this cache (also one handed over
+    /// from a loop replaced on reload).
+    pub fn has_history(&self) -> bool {
+        self.iter > 0
     }
 
     /// Label sets of the series the last successful scrape appended (those

@@ -43,6 +43,40 @@ pub enum FetchError {
     /// A credentials file could not be read.
     #[error("{0}")]
     Credentials(String),
+    /// An in-process source failed.
+    #[error("{0}")]
+    Local(String),
+}
+
+/// An in-process metrics source scraped like a target (e.g. the built-in
+/// host collector as job `node`): returns a body and its content type.
+pub type LocalSource = Arc<dyn Fn() -> Result<Fetched, String> + Send + Sync>;
+
+/// Where a pool's bodies come from.
+#[derive(Clone)]
+pub enum Fetcher {
+    /// Over HTTP(S).
+    Http(Box<ScrapeClient>),
+    /// From an in-process source (run on the blocking pool, with the timeout).
+    Local(LocalSource),
+}
+
+impl Fetcher {
+    /// Fetches one body within `timeout`.
+    pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, FetchError> {
+        match self {
+            Fetcher::Http(c) => c.fetch(url, timeout).await,
+            Fetcher::Local(src) => {
+                let src = src.clone();
+                let job = tokio::task::spawn_blocking(move || src());
+                match tokio::time::timeout(timeout, job).await {
+                    Ok(Ok(r)) => r.map_err(FetchError::Local),
+                    Ok(Err(e)) => Err(FetchError::Local(format!("local source failed: {e}"))),
+                    Err(_) => Err(FetchError::Timeout(url.to_string())),
+                }
+            }
+        }
+    }
 }
 
 /// A fetched body with its content type.
@@ -235,10 +269,11 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Seconds formatted like Go's `strconv.FormatFloat(s, 'f', -1, 64)`.
 pub fn format_go_seconds(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        (ms / 1000).to_string()
+    let (secs, frac) = (ms / 1000, ms % 1000);
+    if frac == 0 {
+        secs.to_string()
     } else {
-        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
+        let s = format!("{secs}.{frac:03}");
         s.trim_end_matches('0').to_string()
     }
 }

@@ -8,6 +8,7 @@ use lookout_model::storage::Appendable;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::client::LocalSource;
 use crate::config::PrometheusConfig;
 use crate::pool::ScrapePool;
 use crate::target::{prometheus_labels_hash, Fnv64a};
@@ -18,6 +19,7 @@ pub struct ScrapeManager {
     pools: Mutex<BTreeMap<String, ScrapePool>>,
     offset_seed: Mutex<u64>,
     last_sets: Mutex<Arc<TargetSets>>,
+    locals: Mutex<BTreeMap<String, LocalSource>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -42,7 +44,15 @@ impl ScrapeManager {
             pools: Mutex::new(BTreeMap::new()),
             offset_seed: Mutex::new(0),
             last_sets: Mutex::new(Arc::new(TargetSets::new())),
+            locals: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Makes job `job` read its targets from `source` instead of HTTP (the
+    /// built-in host collector as job `node`, for instance). Takes effect
+    /// when the job's pool is (re)created; call before [`Self::apply_config`].
+    pub fn set_local_source(&self, job: &str, source: LocalSource) {
+        lock(&self.locals).insert(job.to_string(), source);
     }
 
     /// Applies a config: new jobs get pools, changed jobs reload (loops
@@ -88,7 +98,13 @@ impl ScrapeManager {
                     }
                 }
                 None => {
-                    match ScrapePool::new(Arc::new(sc.clone()), self.appendable.clone(), seed) {
+                    let local = lock(&self.locals).get(name).cloned();
+                    match ScrapePool::new(
+                        Arc::new(sc.clone()),
+                        self.appendable.clone(),
+                        seed,
+                        local,
+                    ) {
                         Ok(mut p) => {
                             if let Some(groups) = sets.get(name) {
                                 p.sync(groups);
@@ -148,7 +164,20 @@ pub struct ScrapeService {
 impl ScrapeService {
     /// Starts scraping `cfg` into `appendable`. Must run inside a tokio runtime.
     pub fn start(appendable: Arc<dyn Appendable>, cfg: &PrometheusConfig) -> (Self, Vec<String>) {
+        Self::start_with_local_sources(appendable, cfg, BTreeMap::new())
+    }
+
+    /// Like [`Self::start`], with in-process sources for some jobs (job
+    /// name → source); those jobs' targets are read from the source.
+    pub fn start_with_local_sources(
+        appendable: Arc<dyn Appendable>,
+        cfg: &PrometheusConfig,
+        locals: BTreeMap<String, LocalSource>,
+    ) -> (Self, Vec<String>) {
         let manager = Arc::new(ScrapeManager::new(appendable));
+        for (job, src) in locals {
+            manager.set_local_source(&job, src);
+        }
         let (discovery, rx) = DiscoveryManager::new();
         let errors = manager.apply_config(cfg);
         discovery.apply(jobs_of(cfg));

@@ -7,7 +7,7 @@ use lookout_discovery::TargetGroup;
 use lookout_model::storage::Appendable;
 
 use crate::append::{SampleOptions, ScrapeCache};
-use crate::client::{ClientError, ScrapeClient};
+use crate::client::{ClientError, Fetcher, LocalSource, ScrapeClient};
 use crate::config::ScrapeConfig;
 use crate::scrape_loop::{LoopHandle, LoopSettings, StopReason};
 use crate::state::TargetState;
@@ -17,7 +17,8 @@ use crate::target::{targets_from_groups, DroppedTarget, Target};
 pub struct ScrapePool {
     name: String,
     config: Arc<ScrapeConfig>,
-    client: ScrapeClient,
+    client: Fetcher,
+    local: Option<LocalSource>,
     appendable: Arc<dyn Appendable>,
     offset_seed: u64,
     loops: HashMap<u64, LoopHandle>,
@@ -29,15 +30,18 @@ pub struct ScrapePool {
 }
 
 impl ScrapePool {
-    /// A pool with no targets yet.
+    /// A pool with no targets yet. With `local`, targets are "scraped" by
+    /// calling it instead of over HTTP.
     pub fn new(
         config: Arc<ScrapeConfig>,
         appendable: Arc<dyn Appendable>,
         offset_seed: u64,
+        local: Option<LocalSource>,
     ) -> Result<Self, ClientError> {
         Ok(ScrapePool {
             name: config.job_name.clone(),
-            client: ScrapeClient::new(&config)?,
+            client: fetcher(&config, &local)?,
+            local,
             config,
             appendable,
             offset_seed,
@@ -139,7 +143,7 @@ impl ScrapePool {
     /// from the last groups, and every loop restarts with its cache (no
     /// staleness for targets that survive).
     pub fn reload(&mut self, config: Arc<ScrapeConfig>) -> Result<(), ClientError> {
-        let client = ScrapeClient::new(&config)?;
+        let client = fetcher(&config, &self.local)?;
         self.config = config;
         self.client = client;
         let built = targets_from_groups(&self.groups, &self.config);
@@ -201,6 +205,13 @@ impl ScrapePool {
     pub fn dropped(&self) -> (&[DroppedTarget], usize) {
         (&self.dropped, self.dropped_total)
     }
+}
+
+fn fetcher(config: &ScrapeConfig, local: &Option<LocalSource>) -> Result<Fetcher, ClientError> {
+    Ok(match local {
+        Some(src) => Fetcher::Local(src.clone()),
+        None => Fetcher::Http(Box::new(ScrapeClient::new(config)?)),
+    })
 }
 
 impl Drop for ScrapePool {

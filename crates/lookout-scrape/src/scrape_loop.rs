@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::append::{
     append_report, append_report_stale, append_scrape, SampleOptions, ScrapeCache,
 };
-use crate::client::ScrapeClient;
+use crate::client::Fetcher;
 use crate::state::{MetricMetadata, TargetHealth, TargetState};
 
 /// Why a loop stops.
@@ -26,8 +26,8 @@ pub enum StopReason {
 /// Everything a loop needs besides its target state.
 #[derive(Clone)]
 pub struct LoopSettings {
-    /// HTTP client of the pool.
-    pub client: ScrapeClient,
+    /// Where bodies come from (the pool's HTTP client or a local source).
+    pub client: Fetcher,
     /// Sample processing options.
     pub opts: SampleOptions,
     /// Scrape interval.
@@ -191,7 +191,10 @@ async fn run_loop(
         );
         last = Some(append_time);
     };
-    if stopped == Some(StopReason::Vanished) && last.is_some() {
+    // A loop that took over a cache on reload and never scraped itself still
+    // owns the old loop's series.
+    let scraped_before = last.is_some() || lock(&cache).has_history();
+    if stopped == Some(StopReason::Vanished) && scraped_before {
         end_of_run_staleness(&state, &s, appendable.as_ref(), &cache, &mut ticker).await;
     }
 }
