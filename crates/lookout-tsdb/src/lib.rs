@@ -7,6 +7,31 @@
 //!
 //! Must not depend on HTTP, async runtimes, PromQL or any scrape/ingest
 //! protocol: callers hand it label sets and samples.
+//!
+//! Write path: label set → series id (in-memory registry, new series logged
+//! to `series.log`) → order/duplicate check against the series' newest
+//! sample → one CRC32C-framed WAL record per commit (`write()` before the
+//! commit returns) → bounded row buffer → flushed into an immutable part per
+//! UTC day → size-tiered merges → one final compact part per closed day.
+//! See [`db`], [`wal`], [`part`], [`compact`] and [`codec`] for the details
+//! and [`Options`] for the knobs.
 
+pub mod appender;
 pub mod codec;
+pub mod compact;
+#[doc(hidden)]
+pub mod crash_model;
+pub mod db;
+pub mod head;
+pub mod layout;
+pub mod options;
+pub mod part;
 pub mod promblock;
+pub mod query;
+pub mod registry;
+pub mod stats;
+pub mod wal;
+
+pub use db::{CommitReport, Db, DbError, SeriesRef};
+pub use options::{FsyncPolicy, Options};
+pub use stats::Stats;

@@ -4,6 +4,8 @@ pub mod check;
 
 use std::process::ExitCode;
 
+pub mod tsdb;
+
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -12,6 +14,9 @@ pub enum Command {
     /// Validate lookout.yaml / prometheus.yml files; every error is printed
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
+    /// Native metrics store tools (stats, compact, bench).
+    #[command(subcommand)]
+    Tsdb(tsdb::TsdbCommand),
 }
 
 /// Runs one subcommand.
@@ -22,5 +27,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check::run(args),
+        Command::Tsdb(c) => tsdb::run(c),
     }
 }

@@ -1,0 +1,809 @@
+//! The store handle: open/replay, commit, flush, close.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lookout_model::storage::{AppendError, StorageError};
+use lookout_model::{FloatHistogram, Labels};
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::codec::Effort;
+use crate::head::{histogram_bits, Frozen, RowBuffer, SeriesState, Verdict};
+use crate::layout::{self, Checkpoint, DAY_MS};
+use crate::options::{FsyncPolicy, Options};
+use crate::part::{Part, PartWriter};
+use crate::registry::{Registry, SeriesId};
+use crate::wal::{self, FramedFile, WalFloat};
+
+/// Errors from opening or maintaining a store.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// I/O failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// On-disk data is damaged beyond automatic repair.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// Another process has the data directory open.
+    #[error("data directory {0} is locked by another process")]
+    Locked(PathBuf),
+}
+
+impl From<DbError> for StorageError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Io { source, .. } => StorageError::Io(source),
+            other => StorageError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DbError {
+    let context = context.into();
+    move |source| DbError::Io { context, source }
+}
+
+/// A stable handle to a series for the native batch API; valid for the
+/// lifetime of the [`Db`] that issued it (and across restarts of the same
+/// data directory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub(crate) SeriesId);
+
+impl SeriesRef {
+    /// The numeric series id.
+    pub fn id(self) -> u32 {
+        self.0
+    }
+}
+
+/// Outcome of a committed batch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommitReport {
+    /// Samples stored.
+    pub appended: usize,
+    /// Of those, samples accepted through the out-of-order window.
+    pub out_of_order: usize,
+    /// Exact duplicates of a series' newest sample, accepted without storing.
+    pub duplicates: usize,
+    /// Refused samples: index (floats first, then histograms) and reason.
+    pub rejected: Vec<(usize, AppendError)>,
+}
+
+/// Parts per day, each day's parts ordered by first flush sequence number.
+#[derive(Default)]
+pub struct PartSet {
+    /// Day number → parts.
+    pub days: BTreeMap<i64, Vec<Arc<Part>>>,
+}
+
+impl PartSet {
+    /// Every part, oldest day first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Part>> {
+        self.days.values().flatten()
+    }
+}
+
+pub(crate) struct Head {
+    pub(crate) state: SeriesState,
+    pub(crate) active: RowBuffer,
+    pub(crate) active_since: Instant,
+    pub(crate) frozen: Vec<Arc<Frozen>>,
+    pub(crate) wal: FramedFile,
+    pub(crate) wal_segment: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) parts: Arc<PartSet>,
+    scratch: Vec<u8>,
+    frame: Vec<u8>,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) appended: AtomicU64,
+    pub(crate) out_of_order: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) flushes: AtomicU64,
+    pub(crate) merges: AtomicU64,
+}
+
+pub(crate) struct Signal {
+    stop: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Signal {
+    /// Waits up to `d`; returns true when stopping.
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        let mut s = self.stop.lock();
+        if !*s {
+            self.cv.wait_for(&mut s, d);
+        }
+        *s
+    }
+    pub(crate) fn wake(&self) {
+        self.cv.notify_all();
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: Options,
+    pub(crate) registry: RwLock<Registry>,
+    series_log: Mutex<FramedFile>,
+    pub(crate) head: Mutex<Head>,
+    flush_lock: Mutex<()>,
+    pub(crate) compact_lock: Mutex<()>,
+    pub(crate) signal: Signal,
+    wal_dirty: AtomicBool,
+    /// Number of registered series, readable without the registry lock
+    /// (commit holds the head lock and must not wait for the registry).
+    series_count: std::sync::atomic::AtomicU32,
+    pub(crate) counters: Counters,
+    _lock_file: File,
+}
+
+/// lookout's metrics store. Open with [`Db::open`], write through
+/// [`lookout_model::storage::Appendable`] or the native batch API
+/// ([`Db::series_ref`], [`Db::append_batch`]), read through
+/// [`lookout_model::storage::Querier`], and [`Db::close`] when done.
+pub struct Db {
+    pub(crate) inner: Arc<Inner>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+fn lock_dir(dir: &Path) -> Result<File, DbError> {
+    let f = File::create(dir.join("LOCK")).map_err(io_err("creating LOCK"))?;
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; no memory is involved.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(DbError::Locked(dir.to_path_buf()));
+    }
+    Ok(f)
+}
+
+impl Db {
+    /// Opens (creating if needed) the store in `dir`: loads the series log,
+    /// part metadata and the newest parts' block headers, and replays the
+    /// WAL (only data not yet in parts).
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, DbError> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(dir.join("wal"))
+            .map_err(io_err(format!("creating {}", dir.display())))?;
+        let lock_file = lock_dir(&dir)?;
+        let ckpt = layout::read_checkpoint(&dir).map_err(io_err("reading checkpoint"))?;
+
+        // Series.
+        let slog_path = dir.join("series.log");
+        let sbuf = wal::read_and_repair(&slog_path).map_err(io_err("reading series.log"))?;
+        let (frames, valid) = wal::read_frames(&sbuf);
+        let mut registry = Registry::new();
+        for f in frames {
+            let (sid, labels) =
+                wal::decode_series(f).map_err(|e| DbError::Corrupt(format!("series.log: {e}")))?;
+            if sid as usize != registry.len() {
+                return Err(DbError::Corrupt(format!(
+                    "series.log: expected id {}, found {sid}",
+                    registry.len()
+                )));
+            }
+            registry
+                .insert(&labels)
+                .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        }
+        let series_log = FramedFile::open_append(&slog_path, valid as u64)
+            .map_err(io_err("opening series.log"))?;
+
+        // Parts.
+        let found = layout::discover_parts(&dir, ckpt).map_err(io_err("listing parts"))?;
+        let mut parts = PartSet::default();
+        let mut max_seq = ckpt.flush_seq;
+        for (day, list) in found {
+            let mut v = Vec::with_capacity(list.len());
+            for fp in list {
+                let p = Part::open(&fp.path).map_err(|e| DbError::Corrupt(e.to_string()))?;
+                max_seq = max_seq.max(fp.hi);
+                v.push(Arc::new(p));
+            }
+            parts.days.insert(day, v);
+        }
+
+        // Newest timestamps: headers of the two newest days (older samples
+        // of series that were silent since then are refused as out of order,
+        // like Prometheus refuses samples older than its head).
+        let mut state = SeriesState::new();
+        for parts_of_day in parts.days.values().rev().take(2) {
+            for p in parts_of_day {
+                for gi in 0..p.granules.len() {
+                    let g = p
+                        .read_granule(gi)
+                        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    for b in &g.blocks {
+                        if registry.contains(b.sid) {
+                            state.restore(b.sid, b.max_t);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(older) = parts.days.keys().rev().nth(1) {
+            // Series not seen in the two newest days: floor at their start.
+            let floor = older * DAY_MS - 1;
+            for sid in 0..registry.len() as SeriesId {
+                state.restore(sid, floor);
+            }
+        }
+
+        // WAL replay.
+        let wal_dir = dir.join("wal");
+        let mut segments = wal::list_segments(&wal_dir).map_err(io_err("listing WAL"))?;
+        segments.retain(|&s| {
+            if s < ckpt.wal_start {
+                let _ = fs::remove_file(wal::segment_path(&wal_dir, s));
+                false
+            } else {
+                true
+            }
+        });
+        let mut active = RowBuffer::new();
+        let mut corrupt_from: Option<usize> = None;
+        for (i, &seg) in segments.iter().enumerate() {
+            let path = wal::segment_path(&wal_dir, seg);
+            let buf = wal::read_and_repair(&path).map_err(io_err("reading WAL"))?;
+            let (frames, valid) = wal::read_frames(&buf);
+            for f in frames {
+                let batch = match wal::decode_batch(f) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(segment = seg, error = %e, "undecodable WAL record; dropping the rest of the WAL");
+                        corrupt_from = Some(i + 1);
+                        break;
+                    }
+                };
+                for s in batch.floats {
+                    if !registry.contains(s.sid) {
+                        tracing::warn!(sid = s.sid, "WAL sample for unknown series skipped");
+                        continue;
+                    }
+                    state.ensure(s.sid);
+                    if s.t > state.last_t[s.sid as usize] {
+                        state.advance(s.sid, s.t, s.bits, false);
+                    }
+                    active.push_float(s.sid, s.t, s.bits);
+                }
+                for (sid, t, h) in batch.hists {
+                    if !registry.contains(sid) {
+                        continue;
+                    }
+                    state.ensure(sid);
+                    if t > state.last_t[sid as usize] {
+                        state.advance(sid, t, histogram_bits(&h), true);
+                    }
+                    active.push_hist(sid, t, h);
+                }
+            }
+            if corrupt_from.is_some() {
+                break;
+            }
+            if valid < buf.len() && i + 1 < segments.len() {
+                tracing::warn!(
+                    segment = seg,
+                    "WAL segment cut short; dropping later segments"
+                );
+                corrupt_from = Some(i + 1);
+                break;
+            }
+        }
+        if let Some(from) = corrupt_from {
+            for &seg in &segments[from..] {
+                let _ = fs::remove_file(wal::segment_path(&wal_dir, seg));
+            }
+            segments.truncate(from);
+        }
+        let wal_segment = segments.last().map_or(ckpt.wal_start.max(1), |s| s + 1);
+        let wal = FramedFile::open_append(&wal::segment_path(&wal_dir, wal_segment), 0)
+            .map_err(io_err("creating WAL segment"))?;
+        layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+
+        let head = Head {
+            state,
+            active,
+            active_since: Instant::now(),
+            frozen: Vec::new(),
+            wal,
+            wal_segment,
+            next_seq: max_seq + 1,
+            parts: Arc::new(parts),
+            scratch: Vec::new(),
+            frame: Vec::new(),
+        };
+        let series_count = std::sync::atomic::AtomicU32::new(registry.len() as u32);
+        let inner = Arc::new(Inner {
+            dir,
+            series_count,
+            opts,
+            registry: RwLock::new(registry),
+            series_log: Mutex::new(series_log),
+            head: Mutex::new(head),
+            flush_lock: Mutex::new(()),
+            compact_lock: Mutex::new(()),
+            signal: Signal {
+                stop: Mutex::new(false),
+                cv: Condvar::new(),
+            },
+            wal_dirty: AtomicBool::new(false),
+            counters: Counters::default(),
+            _lock_file: lock_file,
+        });
+        let db = Db {
+            inner,
+            workers: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        };
+        if db.inner.opts.background {
+            db.start_workers();
+        }
+        Ok(db)
+    }
+
+    fn start_workers(&self) {
+        let mut w = self.workers.lock();
+        if let FsyncPolicy::Interval(every) = self.inner.opts.fsync {
+            let inner = Arc::clone(&self.inner);
+            w.push(std::thread::spawn(move || {
+                while !inner.signal.wait(every) {
+                    if let Err(e) = inner.sync_wal() {
+                        tracing::error!(error = %e, "WAL fdatasync failed");
+                    }
+                }
+            }));
+        }
+        let inner = Arc::clone(&self.inner);
+        w.push(std::thread::spawn(move || loop {
+            let stopping = inner.signal.wait(Duration::from_millis(500));
+            if stopping {
+                return;
+            }
+            if inner.flush_due() {
+                if let Err(e) = inner.flush() {
+                    tracing::error!(error = %e, "head flush failed; will retry");
+                }
+            }
+        }));
+        let inner = Arc::clone(&self.inner);
+        w.push(std::thread::spawn(move || {
+            let mut last_retention = Instant::now() - Duration::from_secs(3600);
+            loop {
+                if inner.signal.wait(Duration::from_secs(2)) {
+                    return;
+                }
+                if last_retention.elapsed() >= Duration::from_secs(60) {
+                    last_retention = Instant::now();
+                    if let Err(e) = inner.apply_retention() {
+                        tracing::error!(error = %e, "retention failed");
+                    }
+                }
+                match inner.compact_step(false, &|_| {}) {
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "merge failed; will retry"),
+                }
+            }
+        }));
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Looks up or creates the series for `labels` (native batch API).
+    pub fn series_ref(&self, labels: &Labels) -> Result<SeriesRef, AppendError> {
+        self.inner.series_id(labels).map(SeriesRef)
+    }
+
+    /// Commits a batch atomically (native batch API): every sample is
+    /// checked in order, accepted ones are logged in one WAL record and made
+    /// visible together; refused ones are listed in the report.
+    pub fn append_batch(
+        &self,
+        floats: &[(SeriesRef, i64, f64)],
+        hists: &[(SeriesRef, i64, FloatHistogram)],
+    ) -> Result<CommitReport, StorageError> {
+        let f: Vec<(SeriesId, i64, u64)> = floats
+            .iter()
+            .map(|&(r, t, v)| (r.0, t, v.to_bits()))
+            .collect();
+        let h: Vec<(SeriesId, i64, &FloatHistogram)> =
+            hists.iter().map(|(r, t, h)| (r.0, *t, h)).collect();
+        self.inner.commit(&f, &h)
+    }
+
+    /// Flushes the head into parts now (also done on close).
+    pub fn flush(&self) -> Result<(), DbError> {
+        self.inner.flush()
+    }
+
+    /// Merges every day into one final compact part (what
+    /// `lookout tsdb compact` does). `progress` is called with the number of
+    /// days finished.
+    pub fn compact_full(&self, progress: &dyn Fn(usize)) -> Result<usize, DbError> {
+        self.inner.flush()?;
+        self.inner.compact_step(true, progress)
+    }
+
+    /// Applies time and size retention now.
+    pub fn apply_retention(&self) -> Result<usize, DbError> {
+        self.inner.apply_retention()
+    }
+
+    /// Stops background work, flushes the head and syncs. Also run on drop.
+    pub fn close(self) -> Result<(), DbError> {
+        self.close_inner()
+    }
+
+    fn close_inner(&self) -> Result<(), DbError> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        *self.inner.signal.stop.lock() = true;
+        self.inner.signal.wake();
+        for w in self.workers.lock().drain(..) {
+            let _ = w.join();
+        }
+        self.inner.flush()?;
+        self.inner.sync_wal().map_err(io_err("syncing WAL"))?;
+        Ok(())
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(e) = self.close_inner() {
+            tracing::error!(error = %e, "closing the store failed");
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn series_id(&self, labels: &Labels) -> Result<SeriesId, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::InvalidLabels("empty label set".into()));
+        }
+        let hash = crate::registry::labels_hash(labels);
+        if let Some(id) = self.registry.read().lookup_hashed(labels, hash) {
+            return Ok(id);
+        }
+        let mut reg = self.registry.write();
+        if let Some(id) = reg.lookup_hashed(labels, hash) {
+            return Ok(id);
+        }
+        let id = reg.len() as SeriesId;
+        // Log before the id becomes usable, so any WAL record naming it
+        // follows its series record.
+        let mut payload = Vec::with_capacity(64);
+        wal::encode_series(&mut payload, id, labels);
+        let mut frame = Vec::with_capacity(payload.len() + 8);
+        wal::put_frame(&mut frame, &payload);
+        self.series_log
+            .lock()
+            .write_frames(&frame)
+            .map_err(|e| AppendError::Storage(format!("writing series log: {e}")))?;
+        self.wal_dirty.store(true, Ordering::Relaxed);
+        let got = reg
+            .insert(labels)
+            .map_err(|e| AppendError::Limit(e.to_string()))?;
+        debug_assert_eq!(got, id);
+        self.series_count.store(id + 1, Ordering::Release);
+        Ok(id)
+    }
+
+    pub(crate) fn sync_wal(&self) -> std::io::Result<()> {
+        if !self.wal_dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Series before samples: a synced sample must never name an unsynced series.
+        let slog = self.series_log.lock().try_clone_file()?;
+        slog.sync_data()?;
+        let walf = self.head.lock().wal.try_clone_file()?;
+        walf.sync_data()
+    }
+
+    /// Checks and commits one batch (see [`Db::append_batch`]).
+    pub(crate) fn commit(
+        &self,
+        floats: &[(SeriesId, i64, u64)],
+        hists: &[(SeriesId, i64, &FloatHistogram)],
+    ) -> Result<CommitReport, StorageError> {
+        let window = self.opts.out_of_order_time_window;
+        let mut report = CommitReport::default();
+        let mut accepted: Vec<WalFloat> = Vec::with_capacity(floats.len());
+        let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
+        let mut h = self.head.lock();
+        let old_max = h.state.max_t;
+        let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
+        let items = floats.iter().map(|&(s, t, b)| (s, t, b, None)).chain(
+            hists
+                .iter()
+                .map(|&(s, t, hh)| (s, t, histogram_bits(hh), Some(hh))),
+        );
+        for (i, (sid, t, bits, hist)) in items.enumerate() {
+            if !self.registry_contains(sid) {
+                report.rejected.push((
+                    i,
+                    AppendError::InvalidLabels(format!("unknown series ref {sid}")),
+                ));
+                continue;
+            }
+            h.state.ensure(sid);
+            let is_hist = hist.is_some();
+            let verdict = match h.state.check(sid, t, bits, is_hist, window) {
+                Ok(Verdict::NeedsLookup) => {
+                    let stored = crate::query::stored_bits_at(self, &h, sid, t);
+                    let idx = sid as usize;
+                    h.state.flags[idx] &= !crate::head::FLAG_BITS_UNKNOWN;
+                    match stored {
+                        Some((b, was_hist)) => {
+                            h.state.last_bits[idx] = b;
+                            if was_hist {
+                                h.state.flags[idx] |= crate::head::FLAG_LAST_HIST;
+                            }
+                            h.state.check(sid, t, bits, is_hist, window)
+                        }
+                        // Nothing stored at t: the restored timestamp was a floor.
+                        None => Ok(Verdict::Append),
+                    }
+                }
+                v => v,
+            };
+            match verdict {
+                Ok(Verdict::Append) => {
+                    let idx = sid as usize;
+                    undo.push((
+                        sid,
+                        h.state.last_t[idx],
+                        h.state.last_bits[idx],
+                        h.state.flags[idx],
+                    ));
+                    h.state.advance(sid, t, bits, is_hist);
+                }
+                Ok(Verdict::OutOfOrder) => report.out_of_order += 1,
+                Ok(Verdict::Duplicate) => {
+                    report.duplicates += 1;
+                    continue;
+                }
+                Ok(Verdict::NeedsLookup) => {
+                    report.rejected.push((i, AppendError::Duplicate));
+                    continue;
+                }
+                Err(e) => {
+                    report.rejected.push((i, e));
+                    continue;
+                }
+            }
+            match hist {
+                None => accepted.push(WalFloat { sid, t, bits }),
+                Some(hh) => accepted_h.push((sid, t, hh)),
+            }
+        }
+        report.appended = accepted.len() + accepted_h.len();
+        self.counters
+            .rejected
+            .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
+        if report.appended == 0 {
+            return Ok(report);
+        }
+        let head = &mut *h;
+        head.scratch.clear();
+        wal::encode_batch(&mut head.scratch, &accepted, &accepted_h);
+        head.frame.clear();
+        wal::put_frame(&mut head.frame, &head.scratch);
+        let write = head.wal.write_frames(&head.frame).and_then(|()| {
+            if self.opts.fsync == FsyncPolicy::Always {
+                head.wal.sync()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = write {
+            for (sid, t, b, f) in undo.into_iter().rev() {
+                let i = sid as usize;
+                head.state.last_t[i] = t;
+                head.state.last_bits[i] = b;
+                head.state.flags[i] = f;
+            }
+            head.state.max_t = old_max;
+            return Err(StorageError::Io(e));
+        }
+        if self.opts.fsync != FsyncPolicy::Never {
+            self.wal_dirty.store(true, Ordering::Relaxed);
+        }
+        let before = head.active.len();
+        if before == 0 {
+            head.active_since = Instant::now();
+        }
+        for f in &accepted {
+            head.active.push_float(f.sid, f.t, f.bits);
+        }
+        for (sid, t, hh) in accepted_h {
+            head.active.push_hist(sid, t, hh.clone());
+        }
+        let after = head.active.len();
+        drop(h);
+        self.counters
+            .appended
+            .fetch_add(report.appended as u64, Ordering::Relaxed);
+        self.counters
+            .out_of_order
+            .fetch_add(report.out_of_order as u64, Ordering::Relaxed);
+        let max = self.opts.head_max_rows;
+        if before < max && after >= max {
+            self.signal.wake();
+        }
+        Ok(report)
+    }
+
+    fn registry_contains(&self, sid: SeriesId) -> bool {
+        // Ids are dense and never removed.
+        sid < self.series_count.load(Ordering::Acquire)
+    }
+
+    fn flush_due(&self) -> bool {
+        let h = self.head.lock();
+        !h.frozen.is_empty()
+            || h.active.len() >= self.opts.head_max_rows
+            || (!h.active.is_empty() && h.active_since.elapsed() >= self.opts.head_flush_interval)
+    }
+
+    /// Freezes the active buffer and writes every frozen buffer into parts.
+    pub(crate) fn flush(&self) -> Result<(), DbError> {
+        let _g = self.flush_lock.lock();
+        {
+            let mut h = self.head.lock();
+            if !h.active.is_empty() {
+                let seq = h.next_seq;
+                h.next_seq += 1;
+                let old_seg = h.wal_segment;
+                let new_seg = old_seg + 1;
+                let wal_dir = self.dir.join("wal");
+                let f = FramedFile::open_append(&wal::segment_path(&wal_dir, new_seg), 0)
+                    .map_err(io_err("creating WAL segment"))?;
+                h.wal = f;
+                h.wal_segment = new_seg;
+                let buf = std::mem::replace(&mut h.active, RowBuffer::new());
+                h.frozen.push(Arc::new(Frozen {
+                    seq,
+                    buf,
+                    wal_segment: old_seg,
+                }));
+            }
+        }
+        loop {
+            let Some(fz) = self.head.lock().frozen.first().cloned() else {
+                break;
+            };
+            let new_parts = self.write_frozen(&fz)?;
+            // Parts reference series ids: their labels must be durable first.
+            self.series_log
+                .lock()
+                .sync()
+                .map_err(io_err("syncing series.log"))?;
+            for day in new_parts.iter().map(|(d, _)| *d) {
+                layout::sync_dir(&layout::day_dir(&self.dir, day))
+                    .map_err(io_err("syncing part dir"))?;
+            }
+            layout::sync_dir(&layout::parts_dir(&self.dir)).map_err(io_err("syncing parts dir"))?;
+            layout::write_checkpoint(
+                &self.dir,
+                Checkpoint {
+                    flush_seq: fz.seq,
+                    wal_start: fz.wal_segment + 1,
+                },
+            )
+            .map_err(io_err("writing checkpoint"))?;
+            {
+                let mut h = self.head.lock();
+                let mut set = PartSet {
+                    days: h.parts.days.clone(),
+                };
+                for (day, p) in new_parts {
+                    let list = set.days.entry(day).or_default();
+                    list.push(Arc::new(p));
+                    list.sort_by_key(|p| p.meta.seq_lo);
+                }
+                h.parts = Arc::new(set);
+                h.frozen.retain(|f| !Arc::ptr_eq(f, &fz));
+            }
+            let wal_dir = self.dir.join("wal");
+            for seg in wal::list_segments(&wal_dir).map_err(io_err("listing WAL"))? {
+                if seg <= fz.wal_segment {
+                    let _ = fs::remove_file(wal::segment_path(&wal_dir, seg));
+                }
+            }
+            self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn write_frozen(&self, fz: &Frozen) -> Result<Vec<(i64, Part)>, DbError> {
+        let rows = &fz.buf.rows;
+        let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+        // Stable: equal (series, kind, time) keep commit order, first wins.
+        order.sort_by_key(|&i| {
+            let r = &rows[i as usize];
+            (layout::day_of(r.t), r.sid, r.kind, r.t)
+        });
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let day = layout::day_of(rows[order[i] as usize].t);
+            let mut j = i;
+            while j < order.len() && layout::day_of(rows[order[j] as usize].t) == day {
+                j += 1;
+            }
+            let path = layout::part_file(&self.dir, day, fz.seq, fz.seq);
+            fs::create_dir_all(layout::day_dir(&self.dir, day))
+                .map_err(io_err("creating day dir"))?;
+            let mut w = PartWriter::create(&path, 0, Effort::Fast, self.opts.max_block_samples)
+                .map_err(io_err("creating part"))?;
+            let res = (|| -> std::io::Result<()> {
+                let mut k = i;
+                let mut ts = Vec::new();
+                let mut vs = Vec::new();
+                let mut hs: Vec<&FloatHistogram> = Vec::new();
+                while k < j {
+                    let first = &rows[order[k] as usize];
+                    let (sid, kind) = (first.sid, first.kind);
+                    ts.clear();
+                    vs.clear();
+                    hs.clear();
+                    while k < j {
+                        let r = &rows[order[k] as usize];
+                        if r.sid != sid || r.kind != kind {
+                            break;
+                        }
+                        if ts.last() != Some(&r.t) {
+                            ts.push(r.t);
+                            if kind == 0 {
+                                vs.push(f64::from_bits(r.bits));
+                            } else if let Some(hh) = fz.buf.hists.get(r.bits as usize) {
+                                hs.push(hh);
+                            }
+                        }
+                        k += 1;
+                    }
+                    if kind == 0 {
+                        w.add_floats(sid, &ts, &vs)?;
+                    } else {
+                        w.add_histograms(sid, &ts, &hs)?;
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = res {
+                w.abort();
+                return Err(io_err("writing part")(e));
+            }
+            w.finish(&path, fz.seq, fz.seq)
+                .map_err(io_err("finishing part"))?;
+            let p = Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))?;
+            out.push((day, p));
+            i = j;
+        }
+        Ok(out)
+    }
+}
