@@ -1,0 +1,168 @@
+//! A simple in-memory store implementing the storage traits, used by unit
+//! tests and as a fallback store for the `.test` runner.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use lookout_model::matcher::matches_all;
+use lookout_model::storage::{
+    AppendError, Appendable, Appender, Querier, SelectHints, SeriesData, SeriesSet, StorageError,
+};
+use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Labels, Matcher};
+
+/// In-memory series store (not for production: no indexes, no persistence).
+#[derive(Clone, Default)]
+pub struct MemStore {
+    series: Arc<RwLock<BTreeMap<Labels, SeriesData>>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Querier for MemStore {
+    fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<SeriesSet, StorageError> {
+        if matchers.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let guard = self
+            .series
+            .read()
+            .map_err(|_| StorageError::Corrupt("poisoned lock".into()))?;
+        let mut out = Vec::new();
+        for (l, s) in guard.iter() {
+            if !matches_all(matchers, l) {
+                continue;
+            }
+            let floats: Vec<FloatSample> = s
+                .floats
+                .iter()
+                .filter(|x| x.t >= hints.mint && x.t <= hints.maxt)
+                .copied()
+                .collect();
+            let histograms: Vec<HistogramSample> = s
+                .histograms
+                .iter()
+                .filter(|x| x.t >= hints.mint && x.t <= hints.maxt)
+                .cloned()
+                .collect();
+            if floats.is_empty() && histograms.is_empty() {
+                continue;
+            }
+            out.push(Ok(SeriesData {
+                labels: l.clone(),
+                floats,
+                histograms,
+            }));
+        }
+        Ok(Box::new(out.into_iter()))
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let guard = self
+            .series
+            .read()
+            .map_err(|_| StorageError::Corrupt("poisoned lock".into()))?;
+        let mut names: Vec<String> = guard
+            .keys()
+            .filter(|l| matchers.is_empty() || matches_all(matchers, l))
+            .flat_map(|l| l.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let guard = self
+            .series
+            .read()
+            .map_err(|_| StorageError::Corrupt("poisoned lock".into()))?;
+        let mut vals: Vec<String> = guard
+            .keys()
+            .filter(|l| matchers.is_empty() || matches_all(matchers, l))
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        vals.sort();
+        vals.dedup();
+        Ok(vals)
+    }
+}
+
+struct MemAppender {
+    store: MemStore,
+    floats: Vec<(Labels, i64, f64)>,
+    hists: Vec<(Labels, i64, FloatHistogram)>,
+}
+
+impl Appender for MemAppender {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        self.floats.push((labels.clone(), t, v));
+        Ok(())
+    }
+
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<(), AppendError> {
+        self.hists.push((labels.clone(), t, h.clone()));
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        let mut guard = self
+            .store
+            .series
+            .write()
+            .map_err(|_| StorageError::Corrupt("poisoned lock".into()))?;
+        for (l, t, v) in self.floats {
+            let s = guard.entry(l.clone()).or_insert_with(|| SeriesData {
+                labels: l,
+                ..Default::default()
+            });
+            s.floats.push(FloatSample { t, v });
+        }
+        for (l, t, h) in self.hists {
+            let s = guard.entry(l.clone()).or_insert_with(|| SeriesData {
+                labels: l,
+                ..Default::default()
+            });
+            s.histograms.push(HistogramSample { t, h });
+        }
+        for s in guard.values_mut() {
+            s.floats.sort_by_key(|x| x.t);
+            s.floats.dedup_by_key(|x| x.t);
+            s.histograms.sort_by_key(|x| x.t);
+            s.histograms.dedup_by_key(|x| x.t);
+        }
+        Ok(())
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl Appendable for MemStore {
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(MemAppender {
+            store: self.clone(),
+            floats: Vec::new(),
+            hists: Vec::new(),
+        })
+    }
+}
