@@ -12,5 +12,13 @@
 //! `lookout_model::storage::Appendable`. Exposition parsing belongs to
 //! `lookout-exposition`; discovery to `lookout-discovery`.
 
+pub mod api;
+pub mod append;
+pub mod client;
 pub mod config;
+pub mod manager;
+pub mod memstore;
+pub mod pool;
+pub mod scrape_loop;
+pub mod state;
 pub mod target;
