@@ -1,6 +1,7 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
 pub mod check;
+pub mod server;
 
 use std::process::ExitCode;
 
@@ -9,6 +10,8 @@ pub mod tsdb;
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
+    /// Run the server: scrape, store, serve every API (the default).
+    Server(Box<server::ServerArgs>),
     /// Print version and build information.
     Version,
     /// Validate lookout.yaml / prometheus.yml files; every error is printed
@@ -26,6 +29,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Server(args) => server::run(*args),
         Command::Check(args) => check::run(args),
         Command::Tsdb(c) => tsdb::run(c),
     }
