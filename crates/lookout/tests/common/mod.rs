@@ -160,7 +160,13 @@ pub fn http(
     req.push_str("\r\n");
     s.write_all(req.as_bytes())?;
     if let Some(b) = body {
-        s.write_all(b)?;
+        // A server may answer (413) and close before the upload ends; the
+        // answer is still readable.
+        if let Err(e) = s.write_all(b) {
+            if !matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
+                return Err(e);
+            }
+        }
     }
     let mut r = BufReader::new(s);
     let mut line = String::new();
