@@ -47,7 +47,10 @@ fn remote_write_then_query_every_read_endpoint() {
     let r = remote_write(&l.addr, &body);
     assert_eq!(r.status, 204, "{}", r.body);
 
-    let q = format!("/api/v1/query?query=rt_metric&time={}", (t0 + 30_000) as f64 / 1000.0);
+    let q = format!(
+        "/api/v1/query?query=rt_metric&time={}",
+        (t0 + 30_000) as f64 / 1000.0
+    );
     let j = l.get(&q).json();
     let res = j["data"]["result"].as_array().unwrap();
     assert_eq!(res.len(), 2, "{j}");
@@ -67,15 +70,34 @@ fn remote_write_then_query_every_read_endpoint() {
     let s = l.get("/api/v1/series?match[]=rt_metric").json();
     assert_eq!(s["data"].as_array().unwrap().len(), 2, "{s}");
     let labels = l.get("/api/v1/labels?match[]=rt_metric").json();
-    assert_eq!(labels["data"], serde_json::json!(["__name__", "instance", "job"]));
-    let v = l.get("/api/v1/label/instance/values?match[]=rt_metric").json();
+    assert_eq!(
+        labels["data"],
+        serde_json::json!(["__name__", "instance", "job"])
+    );
+    let v = l
+        .get("/api/v1/label/instance/values?match[]=rt_metric")
+        .json();
     assert_eq!(v["data"], serde_json::json!(["a", "b"]));
     let fed = l.get("/federate?match[]=rt_metric");
     assert_eq!(fed.status, 200);
-    assert!(fed.body.contains("# TYPE rt_metric untyped\n"), "{}", fed.body);
-    assert!(fed.body.contains(&format!("rt_metric{{instance=\"a\",job=\"rt\"}} 3.5 {}\n", t0 + 30_000)), "{}", fed.body);
+    assert!(
+        fed.body.contains("# TYPE rt_metric untyped\n"),
+        "{}",
+        fed.body
+    );
+    assert!(
+        fed.body.contains(&format!(
+            "rt_metric{{instance=\"a\",job=\"rt\"}} 3.5 {}\n",
+            t0 + 30_000
+        )),
+        "{}",
+        fed.body
+    );
     let ts = l.get("/api/v1/status/tsdb").json();
-    assert!(ts["data"]["headStats"]["numSeries"].as_u64().unwrap() >= 2, "{ts}");
+    assert!(
+        ts["data"]["headStats"]["numSeries"].as_u64().unwrap() >= 2,
+        "{ts}"
+    );
     for path in [
         "/api/v1/status/config",
         "/api/v1/status/flags",
@@ -94,8 +116,14 @@ fn remote_write_then_query_every_read_endpoint() {
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert_eq!(r.json()["status"], "success", "{path}");
     }
-    assert_eq!(l.get("/api/v1/format_query?query=sum(rt_metric)").json()["data"], "sum(rt_metric)");
-    assert_eq!(l.get("/api/v1/parse_query?query=sum(rt_metric)").json()["data"]["type"], "aggregation");
+    assert_eq!(
+        l.get("/api/v1/format_query?query=sum(rt_metric)").json()["data"],
+        "sum(rt_metric)"
+    );
+    assert_eq!(
+        l.get("/api/v1/parse_query?query=sum(rt_metric)").json()["data"]["type"],
+        "aggregation"
+    );
     let flags = l.get("/api/v1/status/flags").json();
     assert_eq!(flags["data"]["web.listen-address"], l.addr);
 }
@@ -104,14 +132,35 @@ fn remote_write_then_query_every_read_endpoint() {
 fn error_shapes_from_the_real_engine() {
     let l = Lookout::start(&["--query.max-samples=10"]);
     let now = now_ms();
-    let pts: Vec<(i64, f64)> = (0..40).map(|i| (now - 200_000 + i * 5000, i as f64)).collect();
-    assert_eq!(remote_write(&l.addr, &rw_body(&[(&[("__name__", "many")], &pts)])).status, 204);
+    let pts: Vec<(i64, f64)> = (0..40)
+        .map(|i| (now - 200_000 + i * 5000, i as f64))
+        .collect();
+    assert_eq!(
+        remote_write(&l.addr, &rw_body(&[(&[("__name__", "many")], &pts)])).status,
+        204
+    );
     let cases: &[(&str, u16, &str)] = &[
         ("/api/v1/query?query=rate(", 400, "bad_data"),
-        ("/api/v1/query?query=up%7Bjob%3D~%22(%22%7D", 400, "bad_data"),
-        ("/api/v1/series?match[]=%7Bjob%3D~%22(%22%7D", 400, "bad_data"),
-        ("/api/v1/query_range?query=up&start=10&end=0&step=1", 400, "bad_data"),
-        ("/api/v1/query_range?query=up&start=0&end=100000&step=1", 400, "bad_data"),
+        (
+            "/api/v1/query?query=up%7Bjob%3D~%22(%22%7D",
+            400,
+            "bad_data",
+        ),
+        (
+            "/api/v1/series?match[]=%7Bjob%3D~%22(%22%7D",
+            400,
+            "bad_data",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=10&end=0&step=1",
+            400,
+            "bad_data",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=100000&step=1",
+            400,
+            "bad_data",
+        ),
         ("/api/v1/query?query=many%5B5m%5D", 422, "execution"),
     ];
     for (path, status, kind) in cases {
@@ -122,15 +171,34 @@ fn error_shapes_from_the_real_engine() {
         assert_eq!(j["errorType"], *kind, "{path}: {j}");
     }
     let r = l.get("/api/v1/query?query=many%5B5m%5D");
-    assert!(r.json()["error"].as_str().unwrap().contains("too many samples"), "{}", r.body);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many samples"),
+        "{}",
+        r.body
+    );
     // Bad remote-write payloads are 400 and do not disturb the server.
     let r = remote_write(&l.addr, b"garbage");
     assert_eq!(r.status, 400);
-    let r = remote_write(&l.addr, &snap::raw::Encoder::new().compress_vec(&[0x0a, 0x7f]).unwrap());
+    let r = remote_write(
+        &l.addr,
+        &snap::raw::Encoder::new()
+            .compress_vec(&[0x0a, 0x7f])
+            .unwrap(),
+    );
     assert_eq!(r.status, 400);
     // Oversized remote-write body.
     let big = vec![0u8; 40 << 20];
-    let r = http(&l.addr, "POST", "/api/v1/write", Some(&big), &[("Content-Type", "application/x-protobuf")]).unwrap();
+    let r = http(
+        &l.addr,
+        "POST",
+        "/api/v1/write",
+        Some(&big),
+        &[("Content-Type", "application/x-protobuf")],
+    )
+    .unwrap();
     assert_eq!(r.status, 413);
     assert_eq!(l.get("/-/healthy").status, 200);
 }
@@ -183,14 +251,28 @@ fn config_reload_keeps_old_config_on_error() {
     let pools = |l: &Lookout| l.get("/api/v1/scrape_pools").json()["data"]["scrapePools"].clone();
     assert_eq!(pools(&l), serde_json::json!(["first"]));
     // A broken file: reload fails with 500 and says why; the old jobs stay.
-    std::fs::write(&cfg, "prometheus:\n  scrape_configs:\n    - job_name: second\n      scrape_interval: 1x\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "prometheus:\n  scrape_configs:\n    - job_name: second\n      scrape_interval: 1x\n",
+    )
+    .unwrap();
     let r = http(&l.addr, "POST", "/-/reload", None, &[]).unwrap();
     assert_eq!(r.status, 500);
-    assert!(r.body.starts_with("failed to reload config: "), "{}", r.body);
+    assert!(
+        r.body.starts_with("failed to reload config: "),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("lookout.yaml:4"), "{}", r.body);
     assert_eq!(pools(&l), serde_json::json!(["first"]));
-    assert!(l.get("/metrics").body.contains("lookout_config_last_reload_successful 0\n"));
-    assert_eq!(l.get("/api/v1/status/runtimeinfo").json()["data"]["reloadConfigSuccess"], false);
+    assert!(l
+        .get("/metrics")
+        .body
+        .contains("lookout_config_last_reload_successful 0\n"));
+    assert_eq!(
+        l.get("/api/v1/status/runtimeinfo").json()["data"]["reloadConfigSuccess"],
+        false
+    );
     // A good file via SIGHUP.
     std::fs::write(&cfg, "prometheus:\n  scrape_configs:\n    - job_name: second\n      static_configs: [{targets: ['127.0.0.1:1']}]\n").unwrap();
     l.proc.signal(libc::SIGHUP);
@@ -198,15 +280,25 @@ fn config_reload_keeps_old_config_on_error() {
         (pools(&l) == serde_json::json!(["second"])).then_some(())
     });
     assert!(ok.is_some(), "SIGHUP did not reload: {}", l.proc.log_text());
-    assert!(l.get("/metrics").body.contains("lookout_config_last_reload_successful 1\n"));
-    assert!(l.get("/api/v1/status/config").json()["data"]["yaml"].as_str().unwrap().contains("second"));
+    assert!(l
+        .get("/metrics")
+        .body
+        .contains("lookout_config_last_reload_successful 1\n"));
+    assert!(l.get("/api/v1/status/config").json()["data"]["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("second"));
 }
 
 #[test]
 fn bad_config_refuses_to_start_and_check_reports_lines() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yml");
-    std::fs::write(&bad, "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: x\n    bogus_field: 1\n").unwrap();
+    std::fs::write(
+        &bad,
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: x\n    bogus_field: 1\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(lookout_bin())
         .args(["check", bad.to_str().unwrap()])
         .output()
@@ -220,7 +312,12 @@ fn bad_config_refuses_to_start_and_check_reports_lines() {
         .args(["check", good.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The server refuses the bad file.
     let port = lookout_testkit::free_port();
     let out = std::process::Command::new(lookout_bin())

@@ -44,6 +44,31 @@ pub struct Wired {
     pub shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send>,
 }
 
+/// The built-in host collector (node-exporter metrics) at
+/// [`crate::config::NODE_METRICS_PATH`], scraped by the default `node` job.
+fn node_routes() -> Router {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let collector = Arc::new(lookout_node::NodeCollector::default());
+    Router::new().route(
+        crate::config::NODE_METRICS_PATH,
+        axum::routing::get(move || {
+            let c = collector.clone();
+            async move {
+                let body = tokio::task::spawn_blocking(move || c.render_text())
+                    .await
+                    .unwrap_or_default();
+                let mut r = body.into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            }
+        }),
+    )
+}
+
 /// Opens storage and starts the components. Must run inside the runtime.
 pub fn wire(
     args: &ServerArgs,
@@ -116,7 +141,7 @@ pub fn wire(
         sink,
         targets,
         storage_stats: Arc::new(QuerierStats::new(querier, STATUS_WINDOW_MS)),
-        extra_routes: Router::new(),
+        extra_routes: node_routes(),
         apply,
         shutdown,
     })
