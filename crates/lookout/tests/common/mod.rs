@@ -232,8 +232,11 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
+/// One series for [`rw_body`]: labels and `(ms, value)` samples.
+pub type RwSeries<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
+
 /// A snappy-compressed remote-write body.
-pub fn rw_body(series: &[(&[(&str, &str)], &[(i64, f64)])]) -> Vec<u8> {
+pub fn rw_body(series: &[RwSeries<'_>]) -> Vec<u8> {
     let mut raw = Vec::new();
     for (l, s) in series {
         lookout_api::remote_write::decode::encode::series(&mut raw, l, s);
