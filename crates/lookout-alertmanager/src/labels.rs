@@ -154,7 +154,10 @@ mod tests {
 
     #[test]
     fn fingerprints_match_alertmanager() {
-        assert_eq!(fingerprint(&LabelSet::new()).to_string(), "cbf29ce484222325");
+        assert_eq!(
+            fingerprint(&LabelSet::new()).to_string(),
+            "cbf29ce484222325"
+        );
         assert_eq!(
             fingerprint(&ls(&[("alertname", "E")])).to_string(),
             "d2b8efc389d2cbcb"

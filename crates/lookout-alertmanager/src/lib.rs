@@ -10,7 +10,22 @@
 //! Must not depend on metrics or log storage, PromQL or the rule engine:
 //! alerts arrive through [`Alertmanager::put_alerts`] or the HTTP API.
 
+pub mod alert;
+pub mod app;
 pub mod config;
+pub mod dispatch;
+pub mod inhibit;
 pub mod labels;
 pub mod matchers;
+pub mod metrics;
+pub mod nflog;
+pub mod notify;
+pub mod persist;
+pub mod route;
+pub mod silence;
+pub mod templates;
 pub mod timeinterval;
+
+pub use app::{Alertmanager, Options};
+pub mod api;
+pub mod check;

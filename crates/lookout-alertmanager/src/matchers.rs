@@ -154,7 +154,13 @@ impl fmt::Debug for Matcher {
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.name.chars().any(is_reserved) {
-            write!(f, "{}{}{}", go_quote(&self.name), self.ty, go_quote(&self.value))
+            write!(
+                f,
+                "{}{}{}",
+                go_quote(&self.name),
+                self.ty,
+                go_quote(&self.value)
+            )
         } else {
             write!(f, "{}{}{}", self.name, self.ty, go_quote(&self.value))
         }
@@ -248,7 +254,10 @@ pub fn parse_matcher(input: &str, mode: ParseMode) -> Result<Matcher, MatcherErr
                     Ok(c)
                 }
                 (Ok(u), Ok(c)) if u != c => {
-                    tracing::warn!(input, "UTF-8 and classic matcher grammars disagree; using the classic parse");
+                    tracing::warn!(
+                        input,
+                        "UTF-8 and classic matcher grammars disagree; using the classic parse"
+                    );
                     Ok(c)
                 }
                 (Ok(u), _) => Ok(u),
@@ -481,7 +490,11 @@ fn lex(input: &str) -> Result<Vec<(usize, Token)>, MatcherError> {
                     }
                 }
                 let end = end.ok_or_else(|| {
-                    MatcherError(format!("{pos}:{}: {}: missing end \"", input.len(), &input[pos..]))
+                    MatcherError(format!(
+                        "{pos}:{}: {}: missing end \"",
+                        input.len(),
+                        &input[pos..]
+                    ))
                 })?;
                 let body = &input[start..end];
                 let unq = go_unquote(body)
@@ -659,7 +672,11 @@ mod tests {
 
     #[test]
     fn users_lines_parse_identically() {
-        for mode in [ParseMode::Fallback, ParseMode::Utf8Strict, ParseMode::Classic] {
+        for mode in [
+            ParseMode::Fallback,
+            ParseMode::Utf8Strict,
+            ParseMode::Classic,
+        ] {
             assert_eq!(
                 parse_matcher("alertname = Watchdog", mode).unwrap(),
                 m(MatchType::Equal, "alertname", "Watchdog")
@@ -677,11 +694,17 @@ mod tests {
         assert_eq!(ms.len(), 3);
         assert_eq!(ms[1], m(MatchType::Regexp, "baz", "a,b"));
         assert_eq!(ms[2].value, "q\"uote");
-        assert_eq!(parse_classic_matcher("foo=bar baz").unwrap().value, "bar baz");
+        assert_eq!(
+            parse_classic_matcher("foo=bar baz").unwrap().value,
+            "bar baz"
+        );
         assert_eq!(parse_classic_matcher("foo=").unwrap().value, "");
         assert!(parse_classic_matcher(r#"foo="a"b""#).is_err());
         assert!(parse_classic_matcher("9foo=a").is_err());
-        assert_eq!(parse_classic_matcher(r#"a="x\n\y""#).unwrap().value, "x\n\\y");
+        assert_eq!(
+            parse_classic_matcher(r#"a="x\n\y""#).unwrap().value,
+            "x\n\\y"
+        );
     }
 
     #[test]
@@ -727,7 +750,10 @@ mod tests {
             m(MatchType::Regexp, "alertname", "a\"b"),
         ];
         ms.sort();
-        assert_eq!(matchers_string(&ms), r#"{alertname=~"a\"b",severity="warning"}"#);
+        assert_eq!(
+            matchers_string(&ms),
+            r#"{alertname=~"a\"b",severity="warning"}"#
+        );
         assert_eq!(m(MatchType::Equal, "a b", "x").to_string(), r#""a b"="x""#);
     }
 }

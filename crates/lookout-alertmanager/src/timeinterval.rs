@@ -140,7 +140,9 @@ fn parse_minutes(s: &str) -> Result<u32, String> {
     let h: u32 = h.parse().map_err(|_| bad())?;
     let m: u32 = m.parse().map_err(|_| bad())?;
     if h > 24 || m > 59 || (h == 24 && m != 0) {
-        return Err(format!("timestamps must be in the range 00:00 to 24:00: {s}"));
+        return Err(format!(
+            "timestamps must be in the range 00:00 to 24:00: {s}"
+        ));
     }
     Ok(h * 60 + m)
 }
@@ -156,7 +158,9 @@ impl TimeIntervalSpec {
                         let a = parse_minutes(&t.start_time)?;
                         let b = parse_minutes(&t.end_time)?;
                         if a >= b {
-                            return Err("start time cannot be equal or greater than end time".into());
+                            return Err(
+                                "start time cannot be equal or greater than end time".into()
+                            );
                         }
                         Ok((a, b))
                     })
@@ -198,9 +202,14 @@ impl TimeIntervalSpec {
                 ds.iter()
                     .map(|d| {
                         let num = |s: &str| -> Result<i32, String> {
-                            let v: i32 = s.trim().parse().map_err(|_| format!("{s} is not a valid day of the month"))?;
+                            let v: i32 = s
+                                .trim()
+                                .parse()
+                                .map_err(|_| format!("{s} is not a valid day of the month"))?;
                             if v == 0 || !(-31..=31).contains(&v) {
-                                return Err(format!("{v} is not a valid day of the month: out of range"));
+                                return Err(format!(
+                                    "{v} is not a valid day of the month: out of range"
+                                ));
                             }
                             Ok(v)
                         };
@@ -258,7 +267,9 @@ impl TimeIntervalSpec {
                 ys.iter()
                     .map(|y| {
                         let year = |s: &str| -> Result<i32, String> {
-                            s.trim().parse().map_err(|_| format!("{s} is not a valid year"))
+                            s.trim()
+                                .parse()
+                                .map_err(|_| format!("{s} is not a valid year"))
                         };
                         let (a, b) = split_range(y);
                         let start = year(a)?;
@@ -347,7 +358,11 @@ impl TimeIntervalSpec {
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     let first_next = chrono::NaiveDate::from_ymd_opt(ny, nm, 1);
     let first = chrono::NaiveDate::from_ymd_opt(year, month, 1);
     match (first, first_next) {
@@ -394,11 +409,17 @@ mod tests {
             let cfg: TimeIntervalConfig = serde_yaml_ng::from_str(y).unwrap();
             TimeInterval::compile(&cfg).unwrap_err()
         };
-        assert_eq!(bad("name: t\ntime_intervals:\n- weekdays: [funday]\n"), "funday is not a valid weekday");
+        assert_eq!(
+            bad("name: t\ntime_intervals:\n- weekdays: [funday]\n"),
+            "funday is not a valid weekday"
+        );
         assert_eq!(
             bad("name: t\ntime_intervals:\n- times: [{start_time: '10:00', end_time: '09:00'}]\n"),
             "start time cannot be equal or greater than end time"
         );
-        assert_eq!(bad("name: t\ntime_intervals:\n- location: Mars/Olympus\n"), "unknown time zone Mars/Olympus");
+        assert_eq!(
+            bad("name: t\ntime_intervals:\n- location: Mars/Olympus\n"),
+            "unknown time zone Mars/Olympus"
+        );
     }
 }

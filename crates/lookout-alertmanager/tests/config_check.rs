@@ -17,7 +17,9 @@ use lookout_alertmanager::matchers::ParseMode;
 const FALLBACK_DIFFERS: &[&str] = &["bad_group_by.yml"];
 
 fn files(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(kind);
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -37,7 +39,11 @@ fn fixtures_have_expected_verdicts() {
         }
     }
     for f in files("bad") {
-        assert!(load_file(&f, ParseMode::Classic).is_err(), "{} should fail", f.display());
+        assert!(
+            load_file(&f, ParseMode::Classic).is_err(),
+            "{} should fail",
+            f.display()
+        );
         let name = f.file_name().unwrap().to_str().unwrap();
         let fallback = load_file(&f, ParseMode::Fallback);
         assert_eq!(
@@ -98,7 +104,11 @@ fn verdicts_and_messages_match_amtool() {
             if am_msg == e.message {
                 same_message += 1;
             } else {
-                differing_messages.push(format!("{}: amtool {am_msg:?} / lookout {:?}", f.display(), e.message));
+                differing_messages.push(format!(
+                    "{}: amtool {am_msg:?} / lookout {:?}",
+                    f.display(),
+                    e.message
+                ));
             }
         }
     }
@@ -110,7 +120,11 @@ fn verdicts_and_messages_match_amtool() {
     // yaml.v2); every semantic check must use Alertmanager's text.
     for d in &differing_messages {
         assert!(
-            d.contains("unknown_") || d.contains("bad_yaml") || d.contains("bad_duration") || d.contains("bad_resolve_timeout") || d.contains("pushover_bad_retry"),
+            d.contains("unknown_")
+                || d.contains("bad_yaml")
+                || d.contains("bad_duration")
+                || d.contains("bad_resolve_timeout")
+                || d.contains("pushover_bad_retry"),
             "unexpected message difference: {d}"
         );
     }

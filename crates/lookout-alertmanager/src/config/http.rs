@@ -186,7 +186,9 @@ impl HttpClientConfig {
             );
         }
         if !self.bearer_token.is_empty() && !self.bearer_token_file.is_empty() {
-            return Err("at most one of bearer_token & bearer_token_file must be configured".into());
+            return Err(
+                "at most one of bearer_token & bearer_token_file must be configured".into(),
+            );
         }
         if let Some(b) = &self.basic_auth {
             if !b.username.is_empty() && !b.username_file.is_empty() {
@@ -233,9 +235,13 @@ impl HttpClientConfig {
             }
         }
         if !self.proxy_url.is_empty() {
-            reqwest::Url::parse(&self.proxy_url).map_err(|e| format!("parse {:?}: {e}", self.proxy_url))?;
+            reqwest::Url::parse(&self.proxy_url)
+                .map_err(|e| format!("parse {:?}: {e}", self.proxy_url))?;
             if self.proxy_from_environment {
-                return Err("if proxy_from_environment is configured, proxy_url must not be configured".into());
+                return Err(
+                    "if proxy_from_environment is configured, proxy_url must not be configured"
+                        .into(),
+                );
             }
         }
         Ok(())
@@ -269,7 +275,10 @@ impl HttpClientConfig {
 
     /// Builds a reqwest client honouring TLS, proxy and redirect settings.
     /// Authentication headers are added per request by [`Self::authorize`].
-    pub fn build_client(&self, timeout: Option<std::time::Duration>) -> Result<reqwest::Client, String> {
+    pub fn build_client(
+        &self,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<reqwest::Client, String> {
         let mut b = reqwest::Client::builder()
             .user_agent(concat!("lookout-alertmanager/", env!("CARGO_PKG_VERSION")))
             .redirect(if self.follow_redirects {
@@ -295,14 +304,19 @@ impl HttpClientConfig {
                 b = b.danger_accept_invalid_certs(true);
             }
             let ca_pem = if !tls.ca_file.is_empty() {
-                Some(std::fs::read(&tls.ca_file).map_err(|e| format!("unable to read CA cert: {e}"))?)
+                Some(
+                    std::fs::read(&tls.ca_file)
+                        .map_err(|e| format!("unable to read CA cert: {e}"))?,
+                )
             } else if !tls.ca.is_empty() {
                 Some(tls.ca.clone().into_bytes())
             } else {
                 None
             };
             if let Some(pem) = ca_pem {
-                for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())? {
+                for cert in
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())?
+                {
                     b = b.add_root_certificate(cert);
                 }
             }
@@ -332,7 +346,10 @@ impl HttpClientConfig {
 
     /// Adds the configured authentication to a request. Files are read on
     /// every request so rotated credentials apply without a reload.
-    pub fn authorize(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, String> {
+    pub fn authorize(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, String> {
         let read = |p: &str| -> Result<String, String> {
             std::fs::read_to_string(p)
                 .map(|s| s.trim().to_string())
@@ -352,7 +369,11 @@ impl HttpClientConfig {
             return Ok(req.basic_auth(user, Some(pass)));
         }
         if let Some(a) = &self.authorization {
-            let ty = if a.ty.is_empty() { "Bearer" } else { a.ty.as_str() };
+            let ty = if a.ty.is_empty() {
+                "Bearer"
+            } else {
+                a.ty.as_str()
+            };
             let cred = if a.credentials_file.is_empty() {
                 a.credentials.expose().to_string()
             } else {

@@ -197,20 +197,62 @@ fn unreachable_global() -> GlobalConfig {
 impl GlobalConfig {
     fn validate(&self) -> Result<(), String> {
         let pairs: [(&str, bool, bool); 10] = [
-            ("smtp_auth_password", !self.smtp_auth_password.is_empty(), !self.smtp_auth_password_file.is_empty()),
-            ("smtp_auth_secret", !self.smtp_auth_secret.is_empty(), !self.smtp_auth_secret_file.is_empty()),
-            ("slack_api_url", !self.slack_api_url.is_empty(), !self.slack_api_url_file.is_empty()),
-            ("slack_app_token", !self.slack_app_token.is_empty(), !self.slack_app_token_file.is_empty()),
-            ("opsgenie_api_key", !self.opsgenie_api_key.is_empty(), !self.opsgenie_api_key_file.is_empty()),
-            ("wechat_api_secret", !self.wechat_api_secret.is_empty(), !self.wechat_api_secret_file.is_empty()),
-            ("victorops_api_key", !self.victorops_api_key.is_empty(), !self.victorops_api_key_file.is_empty()),
-            ("telegram_bot_token", !self.telegram_bot_token.is_empty(), !self.telegram_bot_token_file.is_empty()),
-            ("rocketchat_token", !self.rocketchat_token.is_empty(), !self.rocketchat_token_file.is_empty()),
-            ("mattermost_webhook_url", !self.mattermost_webhook_url.is_empty(), !self.mattermost_webhook_url_file.is_empty()),
+            (
+                "smtp_auth_password",
+                !self.smtp_auth_password.is_empty(),
+                !self.smtp_auth_password_file.is_empty(),
+            ),
+            (
+                "smtp_auth_secret",
+                !self.smtp_auth_secret.is_empty(),
+                !self.smtp_auth_secret_file.is_empty(),
+            ),
+            (
+                "slack_api_url",
+                !self.slack_api_url.is_empty(),
+                !self.slack_api_url_file.is_empty(),
+            ),
+            (
+                "slack_app_token",
+                !self.slack_app_token.is_empty(),
+                !self.slack_app_token_file.is_empty(),
+            ),
+            (
+                "opsgenie_api_key",
+                !self.opsgenie_api_key.is_empty(),
+                !self.opsgenie_api_key_file.is_empty(),
+            ),
+            (
+                "wechat_api_secret",
+                !self.wechat_api_secret.is_empty(),
+                !self.wechat_api_secret_file.is_empty(),
+            ),
+            (
+                "victorops_api_key",
+                !self.victorops_api_key.is_empty(),
+                !self.victorops_api_key_file.is_empty(),
+            ),
+            (
+                "telegram_bot_token",
+                !self.telegram_bot_token.is_empty(),
+                !self.telegram_bot_token_file.is_empty(),
+            ),
+            (
+                "rocketchat_token",
+                !self.rocketchat_token.is_empty(),
+                !self.rocketchat_token_file.is_empty(),
+            ),
+            (
+                "mattermost_webhook_url",
+                !self.mattermost_webhook_url.is_empty(),
+                !self.mattermost_webhook_url_file.is_empty(),
+            ),
         ];
         for (name, a, b) in pairs {
             if a && b {
-                return Err(format!("at most one of {name} & {name}_file must be configured"));
+                return Err(format!(
+                    "at most one of {name} & {name}_file must be configured"
+                ));
             }
         }
         self.http_config.validate()
@@ -352,8 +394,16 @@ impl InhibitRuleConfig {
         }
         Ok(InhibitRule {
             name: self.name.clone(),
-            source: side(&self.source_match, &self.source_match_re, &self.source_matchers)?,
-            target: side(&self.target_match, &self.target_match_re, &self.target_matchers)?,
+            source: side(
+                &self.source_match,
+                &self.source_match_re,
+                &self.source_matchers,
+            )?,
+            target: side(
+                &self.target_match,
+                &self.target_match_re,
+                &self.target_matchers,
+            )?,
             equal: self.equal.clone(),
         })
     }
@@ -370,7 +420,11 @@ pub struct Config {
     #[serde(default)]
     pub route: Option<RouteConfig>,
     /// Inhibition rules (`- ` alone is an empty rule).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "ser_inhibit")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "ser_inhibit"
+    )]
     pub inhibit_rules: Vec<Option<InhibitRuleConfig>>,
     /// Receivers.
     #[serde(default)]
@@ -470,7 +524,11 @@ fn yaml_error(e: serde_yaml_ng::Error) -> ConfigError {
 
 /// Loads YAML text with `base` as the directory for relative paths.
 pub fn load_str_in(text: &str, base: &Path, mode: ParseMode) -> Result<LoadedConfig, ConfigError> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(ConfigError::msg("no route provided in config"));
     }
     let mut cfg: Config = serde_yaml_ng::from_str(text).map_err(yaml_error)?;
@@ -485,7 +543,11 @@ pub fn load_str_in(text: &str, base: &Path, mode: ParseMode) -> Result<LoadedCon
         .collect::<Result<Vec<_>, _>>()
         .map_err(ConfigError::msg)?;
     let mut time_intervals = BTreeMap::new();
-    for ti in cfg.mute_time_intervals.iter().chain(cfg.time_intervals.iter()) {
+    for ti in cfg
+        .mute_time_intervals
+        .iter()
+        .chain(cfg.time_intervals.iter())
+    {
         time_intervals.insert(
             ti.name.clone(),
             TimeInterval::compile(ti).map_err(ConfigError::msg)?,
@@ -546,7 +608,11 @@ fn validate(cfg: &mut Config, base: &Path, mode: ParseMode) -> Result<Vec<String
     for r in cfg.inhibit_rules.iter().flatten() {
         r.compile(mode)?;
     }
-    for ti in cfg.mute_time_intervals.iter().chain(cfg.time_intervals.iter()) {
+    for ti in cfg
+        .mute_time_intervals
+        .iter()
+        .chain(cfg.time_intervals.iter())
+    {
         TimeInterval::compile(ti)?;
     }
 
@@ -557,7 +623,11 @@ fn validate(cfg: &mut Config, base: &Path, mode: ParseMode) -> Result<Vec<String
     let global_http = global.http_config.clone();
 
     let mut ti_names = HashSet::new();
-    for ti in cfg.mute_time_intervals.iter().chain(cfg.time_intervals.iter()) {
+    for ti in cfg
+        .mute_time_intervals
+        .iter()
+        .chain(cfg.time_intervals.iter())
+    {
         if !ti_names.insert(ti.name.clone()) {
             return Err(format!("time interval {:?} is not unique", ti.name));
         }
@@ -631,7 +701,10 @@ fn check_route_tree(r: &mut RouteConfig, mode: ParseMode) -> Result<(), String> 
             }
         }
         if all && gb.len() > 1 {
-            return Err("cannot have wildcard group_by (`...`) and other other labels at the same time".into());
+            return Err(
+                "cannot have wildcard group_by (`...`) and other other labels at the same time"
+                    .into(),
+            );
         }
     }
     if r.group_interval == Some(ModelDuration(0)) {
@@ -667,7 +740,11 @@ fn check_receivers(r: &RouteConfig, names: &HashSet<String>) -> Result<(), Strin
 }
 
 fn check_time_intervals(r: &RouteConfig, names: &HashSet<String>) -> Result<(), String> {
-    for n in r.mute_time_intervals.iter().chain(r.active_time_intervals.iter()) {
+    for n in r
+        .mute_time_intervals
+        .iter()
+        .chain(r.active_time_intervals.iter())
+    {
         if !names.contains(n) {
             return Err(format!("undefined time interval {n:?} used in route"));
         }

@@ -44,52 +44,116 @@ pub struct Receiver {
     #[serde(default, skip_serializing)]
     pub ntfy_configs: Vec<NtfyConfig>,
     // Alertmanager integrations accepted verbatim but not implemented.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub email_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub pagerduty_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub slack_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub opsgenie_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub wechat_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub victorops_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub sns_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub telegram_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub discord_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub webex_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub msteams_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub msteamsv2_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub jira_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub rocketchat_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub incidentio_configs: Vec<serde_yaml_ng::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", serialize_with = "masked")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "masked"
+    )]
     #[allow(missing_docs)]
     pub mattermost_configs: Vec<serde_yaml_ng::Value>,
 }
@@ -124,16 +188,34 @@ impl Receiver {
 fn mask_value(v: &serde_yaml_ng::Value) -> serde_yaml_ng::Value {
     use serde_yaml_ng::Value;
     const SECRET_KEYS: &[&str] = &[
-        "password", "auth_password", "auth_secret", "api_key", "api_secret", "token", "bot_token",
-        "routing_key", "service_key", "api_url", "webhook_url", "credentials", "bearer_token",
-        "client_secret", "secret", "key", "token_id", "app_token", "chat_id",
+        "password",
+        "auth_password",
+        "auth_secret",
+        "api_key",
+        "api_secret",
+        "token",
+        "bot_token",
+        "routing_key",
+        "service_key",
+        "api_url",
+        "webhook_url",
+        "credentials",
+        "bearer_token",
+        "client_secret",
+        "secret",
+        "key",
+        "token_id",
+        "app_token",
+        "chat_id",
     ];
     match v {
         Value::Mapping(m) => {
             let mut out = serde_yaml_ng::Mapping::new();
             for (k, val) in m {
                 let masked = match k.as_str() {
-                    Some(name) if SECRET_KEYS.contains(&name) && !matches!(val, Value::Mapping(_)) => {
+                    Some(name)
+                        if SECRET_KEYS.contains(&name) && !matches!(val, Value::Mapping(_)) =>
+                    {
                         Value::String("<secret>".into())
                     }
                     _ => mask_value(val),
@@ -175,25 +257,53 @@ pub struct PushoverConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token_file: String,
     /// Title template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub title: Option<String>,
     /// Message template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub message: Option<String>,
     /// Supplementary URL template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub url: Option<String>,
     /// URL title template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub url_title: Option<String>,
     /// Device name template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device: Option<String>,
     /// Sound template.
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sound: Option<String>,
     /// Priority template (rendered text is sent as-is).
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<String>,
     /// Emergency retry period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -281,7 +391,11 @@ pub struct WebhookConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_config: Option<HttpClientConfig>,
     /// Target URL (printed as `<secret>`, as current Alertmanager does).
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "secret_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "secret_opt"
+    )]
     pub url: Option<String>,
     /// File holding the URL (Alertmanager 0.26+).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -343,20 +457,36 @@ pub struct NtfyConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token_file: String,
     /// Title template (default: Pushover's default title).
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub title: Option<String>,
     /// Message template (default: Pushover's default message).
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub message: Option<String>,
     /// Priority template: 1–5 or min/low/default/high/max (default: 4 when
     /// firing, 3 when resolved).
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<String>,
     /// Tag templates (emoji short codes or free text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Click URL template (default: the Alertmanager UI link).
-    #[serde(default, deserialize_with = "stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub click: Option<String>,
 }
 

@@ -99,7 +99,12 @@ pub fn parse_go_duration(input: &str) -> Result<i64, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("time: missing unit in duration {}", go_quote_simple(input))),
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    go_quote_simple(input)
+                ))
+            }
             u => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",

@@ -1,5 +1,7 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod alertmanager;
+
 use std::process::ExitCode;
 
 /// Every `lookout` subcommand.
@@ -7,6 +9,9 @@ use std::process::ExitCode;
 pub enum Command {
     /// Print version and build information.
     Version,
+    /// Alertmanager-compatible alert routing: standalone server and tools.
+    #[command(subcommand)]
+    Alertmanager(alertmanager::AlertmanagerCommand),
 }
 
 /// Runs one subcommand.
@@ -16,5 +21,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Alertmanager(c) => alertmanager::run(c),
     }
 }
