@@ -23,6 +23,9 @@ use crate::labels::{fingerprint, labelset_string, Fingerprint, LabelSet};
 use crate::notify::pipeline::{FlushContext, Pipeline};
 use crate::route::{Route, RouteOpts};
 
+/// A timer wake-up later than this counts as a late tick.
+const LATE_WAKEUP: Duration = Duration::from_millis(20);
+
 /// Minimum flush deadline.
 pub const MIN_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -141,7 +144,18 @@ async fn run_group(
             _ = stop_one.changed() => return,
         }
         let tick = Utc::now();
-        deadline = Instant::now() + group.opts.group_interval;
+        // Re-arm at the start of the flush, like Alertmanager. Tokio's timer
+        // wakes up to a few milliseconds late; counting from the scheduled
+        // time keeps the cadence as tight as Go's timers (whose drift is
+        // tiny), which matters when repeat_interval equals group_interval.
+        // A tick that is really late (a flush overran) re-arms from now.
+        let woke = Instant::now();
+        let base = if woke.saturating_duration_since(deadline) < LATE_WAKEUP {
+            deadline
+        } else {
+            woke
+        };
+        deadline = base + group.opts.group_interval;
         group.state.lock().has_flushed = true;
         tokio::select! {
             _ = group.flush(&pipeline, tick) => {}

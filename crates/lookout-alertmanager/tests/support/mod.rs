@@ -62,43 +62,48 @@ pub struct Recorder {
 
 impl Recorder {
     pub async fn start() -> Recorder {
-        Self::start_with(vec![Reply::Status(200, r#"{"status":1,"request":"r1"}"#.into())]).await
+        Self::start_with(vec![Reply::Status(
+            200,
+            r#"{"status":1,"request":"r1"}"#.into(),
+        )])
+        .await
     }
 
     pub async fn start_with(replies: Vec<Reply>) -> Recorder {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let replies = Arc::new(Mutex::new(replies));
         let (req2, rep2) = (requests.clone(), replies.clone());
-        let handler = move |method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let req2 = req2.clone();
-            let rep2 = rep2.clone();
-            async move {
-                req2.lock().push(Recorded {
-                    at: Instant::now(),
-                    method: method.to_string(),
-                    path: uri.path().to_string(),
-                    query: uri.query().unwrap_or("").to_string(),
-                    headers,
-                    body: body.to_vec(),
-                });
-                let reply = {
-                    let mut r = rep2.lock();
-                    if r.len() > 1 {
-                        r.remove(0)
-                    } else {
-                        r[0].clone()
-                    }
-                };
-                let (code, body) = match reply {
-                    Reply::Status(c, b) => (c, b),
-                    Reply::Delay(d, c, b) => {
-                        tokio::time::sleep(d).await;
-                        (c, b)
-                    }
-                };
-                (StatusCode::from_u16(code).unwrap(), body).into_response()
-            }
-        };
+        let handler =
+            move |method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let req2 = req2.clone();
+                let rep2 = rep2.clone();
+                async move {
+                    req2.lock().push(Recorded {
+                        at: Instant::now(),
+                        method: method.to_string(),
+                        path: uri.path().to_string(),
+                        query: uri.query().unwrap_or("").to_string(),
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    let reply = {
+                        let mut r = rep2.lock();
+                        if r.len() > 1 {
+                            r.remove(0)
+                        } else {
+                            r[0].clone()
+                        }
+                    };
+                    let (code, body) = match reply {
+                        Reply::Status(c, b) => (c, b),
+                        Reply::Delay(d, c, b) => {
+                            tokio::time::sleep(d).await;
+                            (c, b)
+                        }
+                    };
+                    (StatusCode::from_u16(code).unwrap(), body).into_response()
+                }
+            };
         let app = Router::new().fallback(handler);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -158,8 +163,14 @@ impl LookoutServer {
         Self::start_opts(config, ParseMode::Fallback, None).await
     }
 
-    pub async fn start_opts(config: &str, mode: ParseMode, storage: Option<PathBuf>) -> LookoutServer {
+    pub async fn start_opts(
+        config: &str,
+        mode: ParseMode,
+        storage: Option<PathBuf>,
+    ) -> LookoutServer {
         let dir = tempfile::tempdir().unwrap();
+        let cfg_path = dir.path().join("alertmanager.yml");
+        std::fs::write(&cfg_path, config).unwrap();
         let cfg = load_str_in(config, dir.path(), mode).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -170,6 +181,7 @@ impl LookoutServer {
             ..Options::default()
         };
         let am = Alertmanager::new(opts, cfg).unwrap();
+        am.set_config_path(cfg_path);
         let app = lookout_alertmanager::api::standalone_router(am.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -226,7 +238,10 @@ impl RealAlertmanager {
         let log = std::fs::File::create(dir.path().join("am.log")).unwrap();
         let child = Command::new(bin)
             .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .arg("--log.level=debug")
@@ -247,7 +262,10 @@ impl RealAlertmanager {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("alertmanager did not start: {}", std::fs::read_to_string(self.dir.path().join("am.log")).unwrap_or_default());
+        panic!(
+            "alertmanager did not start: {}",
+            std::fs::read_to_string(self.dir.path().join("am.log")).unwrap_or_default()
+        );
     }
 
     pub fn url(&self) -> String {
@@ -269,7 +287,11 @@ impl Drop for RealAlertmanager {
 /// Runs amtool with arguments; returns (success, stdout, stderr).
 pub fn amtool(args: &[&str]) -> Option<(bool, String, String)> {
     let bin = lookout_testkit::require_tool("amtool")?;
-    let out = Command::new(bin).args(args).env("USER", "tester").output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .env("USER", "tester")
+        .output()
+        .unwrap();
     Some((
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -295,5 +317,8 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::get(url).await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
