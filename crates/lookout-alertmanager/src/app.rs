@@ -43,6 +43,9 @@ pub struct Options {
     /// Version reported in `/api/v2/status` (amtool warns when its
     /// major.minor differs).
     pub version: String,
+    /// Pushover messages endpoint for integrations that do not set
+    /// `api_url` (lookout extension; default Pushover's own).
+    pub pushover_api_url: Option<String>,
 }
 
 impl Default for Options {
@@ -55,6 +58,7 @@ impl Default for Options {
             alerts_gc_interval: Duration::from_secs(30 * 60),
             mode: ParseMode::Fallback,
             version: "0.25.0".into(),
+            pushover_api_url: None,
         }
     }
 }
@@ -215,8 +219,12 @@ impl Alertmanager {
             let mut list = Vec::new();
             for (i, p) in r.pushover_configs.iter().enumerate() {
                 let k = key("pushover", i);
+                let mut conf = p.clone();
+                if conf.api_url.is_none() {
+                    conf.api_url = self.opts.pushover_api_url.clone();
+                }
                 let n = Pushover::new(
-                    p.clone(),
+                    conf,
                     tmpl.clone(),
                     self.core.receipts.clone(),
                     k.to_string(),

@@ -81,7 +81,14 @@ impl NotifyError {
     /// URLs carry the token.
     pub fn transport(e: reqwest::Error) -> Self {
         let timeout = e.is_timeout();
-        let msg = e.without_url().to_string();
+        let e = e.without_url();
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
         NotifyError {
             retryable: true,
             reason: if timeout {

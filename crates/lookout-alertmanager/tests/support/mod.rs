@@ -168,6 +168,26 @@ impl LookoutServer {
         mode: ParseMode,
         storage: Option<PathBuf>,
     ) -> LookoutServer {
+        Self::start_full(config, mode, storage, None).await
+    }
+
+    /// With a Pushover API override (the mock's URL).
+    pub async fn start_pushover(config: &str, pushover: &str) -> LookoutServer {
+        Self::start_full(
+            config,
+            ParseMode::Fallback,
+            None,
+            Some(format!("{pushover}/1/messages.json")),
+        )
+        .await
+    }
+
+    pub async fn start_full(
+        config: &str,
+        mode: ParseMode,
+        storage: Option<PathBuf>,
+        pushover_api_url: Option<String>,
+    ) -> LookoutServer {
         let dir = tempfile::tempdir().unwrap();
         let cfg_path = dir.path().join("alertmanager.yml");
         std::fs::write(&cfg_path, config).unwrap();
@@ -178,6 +198,7 @@ impl LookoutServer {
             storage_path: Some(storage.unwrap_or_else(|| dir.path().join("data"))),
             external_url: format!("http://{addr}"),
             mode,
+            pushover_api_url,
             ..Options::default()
         };
         let am = Alertmanager::new(opts, cfg).unwrap();

@@ -126,6 +126,10 @@ pub struct ServeArgs {
     /// Matcher grammar.
     #[arg(long = "matchers.mode", value_enum, default_value_t)]
     mode: MatcherMode,
+    /// Pushover messages endpoint for integrations without `api_url`
+    /// (self-hosted relays, tests).
+    #[arg(long = "pushover.api-url")]
+    pushover_api_url: Option<String>,
 }
 
 fn duration_flag(s: &str) -> anyhow::Result<Duration> {
@@ -229,6 +233,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         maintenance_interval: duration_flag(&args.maintenance)?,
         alerts_gc_interval: duration_flag(&args.gc)?,
         mode,
+        pushover_api_url: args.pushover_api_url.clone(),
         ..Options::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
