@@ -508,18 +508,39 @@ pub fn load_str(text: &str, mode: ParseMode) -> Result<LoadedConfig, ConfigError
     load_str_in(text, Path::new(""), mode)
 }
 
-fn yaml_error(e: serde_yaml_ng::Error) -> ConfigError {
-    let location = e.location().map(|l| (l.line(), l.column()));
+fn yaml_error(e: serde_yaml_ng::Error, text: &str) -> ConfigError {
+    let mut location = e.location().map(|l| (l.line(), l.column()));
     let mut message = e.to_string();
     // serde_yaml appends " at line X column Y"; the location is kept apart.
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
+    }
+    // Errors from a value's own parser (durations, ...) point at the
+    // enclosing mapping; when the message quotes the bad value, point at
+    // its first occurrence after that instead.
+    if let (Some((line, _)), Some(value)) = (location, quoted_value(&message)) {
+        let found = text
+            .lines()
+            .enumerate()
+            .skip(line.saturating_sub(1))
+            .find_map(|(i, l)| l.find(value.as_str()).map(|c| (i + 1, c + 1)));
+        if found.is_some() {
+            location = found;
+        }
     }
     ConfigError {
         file: None,
         location,
         message,
     }
+}
+
+/// The last `"..."` in an error message, unescaped naively.
+fn quoted_value(msg: &str) -> Option<String> {
+    let end = msg.rfind('"')?;
+    let start = msg[..end].rfind('"')?;
+    let v = &msg[start + 1..end];
+    (!v.is_empty()).then(|| v.replace("\\\"", "\""))
 }
 
 /// Loads YAML text with `base` as the directory for relative paths.
@@ -531,7 +552,7 @@ pub fn load_str_in(text: &str, base: &Path, mode: ParseMode) -> Result<LoadedCon
     {
         return Err(ConfigError::msg("no route provided in config"));
     }
-    let mut cfg: Config = serde_yaml_ng::from_str(text).map_err(yaml_error)?;
+    let mut cfg: Config = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(e, text))?;
     let warnings = validate(&mut cfg, base, mode).map_err(ConfigError::msg)?;
     let original = serde_yaml_ng::to_string(&cfg)
         .map_err(|e| ConfigError::msg(format!("serialising config: {e}")))?;
