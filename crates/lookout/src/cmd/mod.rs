@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod server;
+pub mod alertmanager;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,9 @@ pub enum Command {
     /// Native metrics store tools (stats, compact, bench).
     #[command(subcommand)]
     Tsdb(tsdb::TsdbCommand),
+    /// Alertmanager-compatible alert routing: standalone server and tools.
+    #[command(subcommand)]
+    Alertmanager(alertmanager::AlertmanagerCommand),
 }
 
 /// Runs one subcommand.
@@ -32,5 +36,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Server(args) => server::run(*args),
         Command::Check(args) => check::run(args),
         Command::Tsdb(c) => tsdb::run(c),
+        Command::Alertmanager(c) => alertmanager::run(c),
     }
 }
