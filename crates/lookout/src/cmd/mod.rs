@@ -4,6 +4,8 @@ pub mod tsdb;
 pub mod tsdb_export;
 pub mod tsdb_import;
 pub mod check;
+pub mod server;
+pub mod alertmanager;
 
 use std::process::ExitCode;
 
@@ -12,6 +14,8 @@ mod promql;
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
+    /// Run the server: scrape, store, serve every API (the default).
+    Server(Box<server::ServerArgs>),
     /// Print version and build information.
     Version,
     /// Native metrics store tools (stats, compact, bench, import, export).
@@ -22,6 +26,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// PromQL tools.
     Promql(promql::PromqlCommand),
+    /// Native metrics store tools (stats, compact, bench).
+    /// Alertmanager-compatible alert routing: standalone server and tools.
+    Alertmanager(alertmanager::AlertmanagerCommand),
 }
 
 /// Runs one subcommand.
@@ -34,5 +41,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Tsdb(c) => tsdb::run(c),
         Command::Check(args) => check::run(args),
         Command::Promql(c) => promql::run(c),
+        Command::Server(args) => server::run(*args),
+        Command::Alertmanager(c) => alertmanager::run(c),
     }
 }
