@@ -1,11 +1,11 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod alertmanager;
+pub mod check;
+pub mod server;
 pub mod tsdb;
 pub mod tsdb_export;
 pub mod tsdb_import;
-pub mod check;
-pub mod server;
-pub mod alertmanager;
 
 use std::process::ExitCode;
 
