@@ -62,6 +62,7 @@ pub fn to_template_data(d: &Data) -> amt::Data {
         common_labels: d.common_labels.clone(),
         common_annotations: d.common_annotations.clone(),
         external_url: d.external_url.clone(),
+        kv_string_methods: false,
     }
 }
 
