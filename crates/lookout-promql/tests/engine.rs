@@ -18,7 +18,8 @@ fn store(n: usize) -> MemStore {
     for k in 0..n {
         let l = Labels::from_pairs([("__name__", "metric_total"), ("i", k.to_string().as_str())]);
         for j in 0..=240i64 {
-            app.append(&l, j * 15_000, (j as f64) * (k as f64 + 1.0)).unwrap();
+            app.append(&l, j * 15_000, (j as f64) * (k as f64 + 1.0))
+                .unwrap();
         }
     }
     app.commit().unwrap();
@@ -32,8 +33,12 @@ fn engine() -> Engine {
 #[test]
 fn instant_vector_and_sort_order() {
     let s = store(3);
-    let r = engine().instant_query(&s, "sort_desc(metric_total)", 3_600_000, None).unwrap();
-    let Value::Vector(v) = r.value else { panic!("expected vector") };
+    let r = engine()
+        .instant_query(&s, "sort_desc(metric_total)", 3_600_000, None)
+        .unwrap();
+    let Value::Vector(v) = r.value else {
+        panic!("expected vector")
+    };
     let vals: Vec<f64> = v.iter().map(|x| x.value.as_float().unwrap()).collect();
     assert_eq!(vals, vec![720.0, 480.0, 240.0]);
     assert!(v.iter().all(|x| x.t == 3_600_000));
@@ -42,8 +47,12 @@ fn instant_vector_and_sort_order() {
 #[test]
 fn rate_matches_hand_computation() {
     let s = store(1);
-    let r = engine().instant_query(&s, "rate(metric_total[5m])", 3_600_000, None).unwrap();
-    let Value::Vector(v) = r.value else { panic!("expected vector") };
+    let r = engine()
+        .instant_query(&s, "rate(metric_total[5m])", 3_600_000, None)
+        .unwrap();
+    let Value::Vector(v) = r.value else {
+        panic!("expected vector")
+    };
     // value grows by 1 every 15s: rate = 1/15 per second.
     let got = v[0].value.as_float().unwrap();
     assert!((got - 1.0 / 15.0).abs() < 1e-12, "{got}");
@@ -56,7 +65,9 @@ fn range_query_shape() {
     let r = engine()
         .range_query(&s, "sum(metric_total)", 0, 600_000, 60_000, None)
         .unwrap();
-    let Value::Matrix(m) = r.value else { panic!("expected matrix") };
+    let Value::Matrix(m) = r.value else {
+        panic!("expected matrix")
+    };
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].floats.len(), 11);
     assert_eq!(m[0].floats[1].f, 4.0 * 1.0 + 4.0 * 2.0);
@@ -74,9 +85,13 @@ fn scalar_and_string_results() {
 #[test]
 fn bad_range_query_expression_is_bad_data() {
     let s = MemStore::new();
-    let err = engine().range_query(&s, "metric_total[5m]", 0, 60_000, 15_000, None).unwrap_err();
+    let err = engine()
+        .range_query(&s, "metric_total[5m]", 0, 60_000, 15_000, None)
+        .unwrap_err();
     assert_eq!(err.error_type(), "bad_data");
-    let err = engine().range_query(&s, "1", 0, 60_000, 0, None).unwrap_err();
+    let err = engine()
+        .range_query(&s, "1", 0, 60_000, 0, None)
+        .unwrap_err();
     assert_eq!(err.error_type(), "bad_data");
     let err = engine().instant_query(&s, "sum(", 0, None).unwrap_err();
     assert_eq!(err.error_type(), "bad_data");
@@ -132,7 +147,10 @@ fn annotations_carry_positions() {
     let r = engine().instant_query(&s, q, 3_600_000, None).unwrap();
     let w: Vec<_> = r.annotations.of_kind(AnnotationKind::Warning).collect();
     assert_eq!(w.len(), 1);
-    assert_eq!(w[0].message, "PromQL warning: quantile value should be between 0 and 1, got 2");
+    assert_eq!(
+        w[0].message,
+        "PromQL warning: quantile value should be between 0 and 1, got 2"
+    );
     assert_eq!(w[0].render(q), format!("{} (1:35)", w[0].message));
 }
 
@@ -145,12 +163,16 @@ fn many_to_many_error_text() {
         app.append(&l, 0, 1.0).unwrap();
     }
     app.commit().unwrap();
-    let err = engine().instant_query(&s, "b + on(j) a", 0, None).unwrap_err();
+    let err = engine()
+        .instant_query(&s, "b + on(j) a", 0, None)
+        .unwrap_err();
     assert!(
         err.to_string().starts_with("found duplicate series for the match group {j=\"x\"} on the right hand-side of the operation"),
         "{err}"
     );
-    let r = engine().instant_query(&s, "b + on(j) group_right a", 0, None).unwrap();
+    let r = engine()
+        .instant_query(&s, "b + on(j) group_right a", 0, None)
+        .unwrap();
     let Value::Vector(v) = r.value else { panic!() };
     assert_eq!(v.len(), 2);
     assert!(v.iter().all(|x| x.value == SampleValue::Float(2.0)));

@@ -477,9 +477,6 @@ impl<'a> Evaluator<'a> {
             at,
             anchored: vs.anchored,
             smoothed: vs.smoothed,
-            subquery: false,
-            pos: ms.pos,
-            selector_name: vs.name.clone(),
         })
     }
 
@@ -553,9 +550,6 @@ impl<'a> Evaluator<'a> {
             at,
             anchored: false,
             smoothed: false,
-            subquery: true,
-            pos: sq.pos,
-            selector_name: None,
         })
     }
 
