@@ -481,7 +481,7 @@ pub(crate) fn trim(h: &FloatHistogram, cutoff: f64, keep_below: bool) -> FloatHi
             let (lower, upper) = if negative {
                 (
                     -hist::exp_bound(i, h.schema),
-                    -hist::exp_bound(i - 1, h.schema),
+                    -hist::exp_bound(i.saturating_sub(1), h.schema),
                 )
             } else {
                 hist::positive_bounds(h, i)
