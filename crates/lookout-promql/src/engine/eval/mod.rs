@@ -637,10 +637,12 @@ impl<'a> Evaluator<'a> {
 
 /// Merges series with identical labels; overlapping steps are an error.
 pub(crate) fn merge_same_labels(vs: &mut Vec<SeriesV>) -> Result<()> {
-    let mut idx: hashbrown::HashMap<Labels, usize> = hashbrown::HashMap::with_capacity(vs.len());
+    // Fast path: label-set hashes, no cloning; only a repeated hash takes
+    // the merging path below.
+    let mut seen: hashbrown::HashSet<u64> = hashbrown::HashSet::with_capacity(vs.len());
     let mut dup = false;
-    for (i, s) in vs.iter().enumerate() {
-        if idx.insert(s.labels.clone(), i).is_some() {
+    for s in vs.iter() {
+        if !seen.insert(s.labels.stable_hash()) {
             dup = true;
             break;
         }
