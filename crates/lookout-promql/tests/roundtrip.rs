@@ -7,7 +7,7 @@ use lookout_promql::parser::{parse_with_options, Expr, ParseOptions};
 
 fn normalized(e: &Expr) -> String {
     let mut e = e.clone();
-    e.clear_positions();
+    e.canonicalize();
     // Debug output compares NaN literals as equal, unlike PartialEq.
     format!("{e:?}")
 }

@@ -287,7 +287,8 @@ pub struct VectorSelector {
     /// Set for the label-selector argument of `info()`, which is exempt from
     /// the "at least one non-empty matcher" rule.
     pub bypass_empty_matcher_check: bool,
-    /// Source span of the selector itself (name and braces, not modifiers).
+    /// Source span: name and braces, extended over `offset` and `@`
+    /// modifiers as upstream does (`anchored`/`smoothed` do not extend it).
     pub pos: PosRange,
 }
 
@@ -299,7 +300,7 @@ pub struct MatrixSelector {
     pub selector: VectorSelector,
     /// The range; a fixed range is always greater than zero.
     pub range: DurationArg,
-    /// Source span up to and including `]`.
+    /// Source span up to and including `]`, extended over `offset`/`@`.
     pub pos: PosRange,
 }
 
@@ -316,7 +317,7 @@ pub struct SubqueryExpr {
     pub offset: Option<DurationArg>,
     /// `@` modifier.
     pub at: Option<AtModifier>,
-    /// Source span up to and including `]`.
+    /// Source span up to and including `]`, extended over `offset`/`@`.
     pub pos: PosRange,
 }
 
@@ -627,8 +628,7 @@ pub struct StepInvariantExpr {
 }
 
 impl Expr {
-    /// The source span of the expression (for selectors, matrix selectors
-    /// and subqueries this excludes trailing modifiers other than the range).
+    /// The source span of the expression (byte offsets into the query).
     pub fn pos(&self) -> PosRange {
         match self {
             Expr::NumberLiteral(n) => n.pos,
@@ -802,6 +802,39 @@ impl DurationExpr {
                 rhs.clear_positions();
             }
             DurationExpr::Step { pos } | DurationExpr::Range { pos } => *pos = PosRange::default(),
+        }
+    }
+}
+
+impl DurationExpr {
+    /// Evaluates the expression in seconds for a query with the given step
+    /// and range (both in seconds), in float arithmetic like upstream:
+    /// `%` is a float remainder, `^` a power, `min_of`/`max_of` the smaller
+    /// and larger operand. Range and sign checks are the caller's.
+    pub fn eval_seconds(&self, step: f64, range: f64) -> f64 {
+        match self {
+            DurationExpr::Number(n) => n.value,
+            DurationExpr::Negate { expr, .. } => -expr.eval_seconds(step, range),
+            DurationExpr::Paren { expr, .. } => expr.eval_seconds(step, range),
+            DurationExpr::Step { .. } => step,
+            DurationExpr::Range { .. } => range,
+            DurationExpr::MinOf { lhs, rhs, .. } => lhs
+                .eval_seconds(step, range)
+                .min(rhs.eval_seconds(step, range)),
+            DurationExpr::MaxOf { lhs, rhs, .. } => lhs
+                .eval_seconds(step, range)
+                .max(rhs.eval_seconds(step, range)),
+            DurationExpr::Binary { op, lhs, rhs, .. } => {
+                let (a, b) = (lhs.eval_seconds(step, range), rhs.eval_seconds(step, range));
+                match op {
+                    DurationOp::Add => a + b,
+                    DurationOp::Sub => a - b,
+                    DurationOp::Mul => a * b,
+                    DurationOp::Div => a / b,
+                    DurationOp::Mod => a % b,
+                    DurationOp::Pow => a.powf(b),
+                }
+            }
         }
     }
 }

@@ -243,47 +243,53 @@ pub struct Token {
     pub error: Option<String>,
 }
 
-/// Keyword table (looked up lower-cased, like upstream).
-fn keyword(word_lower: &str) -> Option<Tok> {
-    Some(match word_lower {
-        "and" => Tok::Land,
-        "or" => Tok::Lor,
-        "unless" => Tok::Lunless,
-        "atan2" => Tok::Atan2,
-        "sum" => Tok::Sum,
-        "avg" => Tok::Avg,
-        "count" => Tok::Count,
-        "min" => Tok::Min,
-        "max" => Tok::Max,
-        "group" => Tok::Group,
-        "stddev" => Tok::Stddev,
-        "stdvar" => Tok::Stdvar,
-        "topk" => Tok::Topk,
-        "bottomk" => Tok::Bottomk,
-        "count_values" => Tok::CountValues,
-        "quantile" => Tok::Quantile,
-        "limitk" => Tok::Limitk,
-        "limit_ratio" => Tok::LimitRatio,
-        "offset" => Tok::Offset,
-        "smoothed" => Tok::Smoothed,
-        "anchored" => Tok::Anchored,
-        "by" => Tok::By,
-        "without" => Tok::Without,
-        "on" => Tok::On,
-        "ignoring" => Tok::Ignoring,
-        "group_left" => Tok::GroupLeft,
-        "group_right" => Tok::GroupRight,
-        "fill" => Tok::Fill,
-        "fill_left" => Tok::FillLeft,
-        "fill_right" => Tok::FillRight,
-        "bool" => Tok::Bool,
-        "start" => Tok::Start,
-        "end" => Tok::End,
-        "step" => Tok::Step,
-        "range" => Tok::Range,
-        "inf" | "nan" => Tok::Number,
-        _ => return None,
-    })
+/// Keywords, matched case-insensitively like upstream (which lower-cases
+/// the word before looking it up).
+const KEYWORDS: &[(&str, Tok)] = &[
+    ("and", Tok::Land),
+    ("or", Tok::Lor),
+    ("unless", Tok::Lunless),
+    ("atan2", Tok::Atan2),
+    ("sum", Tok::Sum),
+    ("avg", Tok::Avg),
+    ("count", Tok::Count),
+    ("min", Tok::Min),
+    ("max", Tok::Max),
+    ("group", Tok::Group),
+    ("stddev", Tok::Stddev),
+    ("stdvar", Tok::Stdvar),
+    ("topk", Tok::Topk),
+    ("bottomk", Tok::Bottomk),
+    ("count_values", Tok::CountValues),
+    ("quantile", Tok::Quantile),
+    ("limitk", Tok::Limitk),
+    ("limit_ratio", Tok::LimitRatio),
+    ("offset", Tok::Offset),
+    ("smoothed", Tok::Smoothed),
+    ("anchored", Tok::Anchored),
+    ("by", Tok::By),
+    ("without", Tok::Without),
+    ("on", Tok::On),
+    ("ignoring", Tok::Ignoring),
+    ("group_left", Tok::GroupLeft),
+    ("group_right", Tok::GroupRight),
+    ("fill", Tok::Fill),
+    ("fill_left", Tok::FillLeft),
+    ("fill_right", Tok::FillRight),
+    ("bool", Tok::Bool),
+    ("start", Tok::Start),
+    ("end", Tok::End),
+    ("step", Tok::Step),
+    ("range", Tok::Range),
+    ("inf", Tok::Number),
+    ("nan", Tok::Number),
+];
+
+fn keyword(word: &str) -> Option<Tok> {
+    KEYWORDS
+        .iter()
+        .find(|(k, _)| k.len() == word.len() && k.eq_ignore_ascii_case(word))
+        .map(|(_, t)| *t)
 }
 
 /// Which scanning function is active, mirroring upstream's states.
@@ -338,10 +344,18 @@ fn in_set(set: &str, c: i32) -> bool {
 
 impl<'a> Lexer<'a> {
     /// A lexer over `input`.
+    #[cfg(test)]
     pub fn new(input: &'a str) -> Self {
+        Self::with_bytes(input, input.as_bytes())
+    }
+
+    /// A lexer over `bytes`, which may contain invalid UTF-8 after the
+    /// valid prefix `input`. Invalid bytes decode as U+FFFD of width 1, as
+    /// Go does, and so end in a lexing error.
+    pub fn with_bytes(input: &'a str, bytes: &'a [u8]) -> Self {
         Lexer {
             input,
-            bytes: input.as_bytes(),
+            bytes,
             pos: 0,
             start: 0,
             width: 0,
@@ -357,16 +371,27 @@ impl<'a> Lexer<'a> {
 
     /// The next character as a code point, or `EOF`.
     fn next(&mut self) -> i32 {
-        match self.input.get(self.pos..).and_then(|s| s.chars().next()) {
-            Some(c) => {
-                self.width = c.len_utf8();
-                self.pos += self.width;
-                c as i32
-            }
-            None => {
-                self.width = 0;
-                EOF
-            }
+        let (c, width) = self.decode();
+        self.width = width;
+        self.pos += width;
+        c
+    }
+
+    /// The character at the current position and its width in bytes.
+    fn decode(&self) -> (i32, usize) {
+        let Some(rest) = self.bytes.get(self.pos..).filter(|r| !r.is_empty()) else {
+            return (EOF, 0);
+        };
+        if let Some(&b) = rest.first().filter(|b| b.is_ascii()) {
+            return (i32::from(b), 1);
+        }
+        let head = rest.get(..rest.len().min(4)).unwrap_or(rest);
+        match head.utf8_chunks().next() {
+            Some(chunk) => match chunk.valid().chars().next() {
+                Some(c) => (c as i32, c.len_utf8()),
+                None => (0xFFFD, 1),
+            },
+            None => (EOF, 0),
         }
     }
 
@@ -376,10 +401,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> i32 {
-        match self.input.get(self.pos..).and_then(|s| s.chars().next()) {
-            Some(c) => c as i32,
-            None => EOF,
-        }
+        self.decode().0
     }
 
     fn accept(&mut self, set: &str) -> bool {
@@ -777,7 +799,7 @@ impl<'a> Lexer<'a> {
             }
         }
         let word = self.input.get(self.start..self.pos).unwrap_or("");
-        match keyword(&word.to_ascii_lowercase()) {
+        match keyword(word) {
             Some(kw @ (Tok::Fill | Tok::FillLeft | Tok::FillRight)) => {
                 if self.followed_by_left_paren() {
                     self.emit(kw)
@@ -900,6 +922,9 @@ impl<'a> Lexer<'a> {
                 }
                 continue;
             }
+            if r == 0xFFFD {
+                return self.error("invalid UTF-8 rune".into());
+            }
             if r == EOF || r == '\n' as i32 {
                 return self.error("unterminated quoted string".into());
             }
@@ -914,6 +939,9 @@ impl<'a> Lexer<'a> {
         let open = self.string_open as i32;
         loop {
             let r = self.next();
+            if r == 0xFFFD {
+                return self.error("invalid UTF-8 rune".into());
+            }
             if r == EOF {
                 return self.error("unterminated raw string".into());
             }

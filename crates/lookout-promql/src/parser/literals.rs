@@ -244,9 +244,14 @@ pub fn seconds_to_duration(seconds: f64) -> Duration {
     }
 }
 
-/// Whether a duration literal in seconds is outside Go's `time.Duration`.
+/// Whether a duration literal in seconds is outside Go's `time.Duration`
+/// (or NaN).
 pub fn duration_out_of_range(seconds: f64) -> bool {
-    seconds > 9_223_372_036.854_775_808 || seconds < -9_223_372_036.854_775_808
+    // 2^63 nanoseconds, in seconds, as upstream computes it. NaN counts as
+    // out of range (upstream lets it through and ends up with a garbage
+    // duration that does not print back).
+    let limit = 9_223_372_036_854_775_808.0 / 1e9;
+    !(-limit..=limit).contains(&seconds)
 }
 
 /// Formats a non-negative duration the way Prometheus' `model.Duration`
@@ -355,6 +360,23 @@ pub fn format_float(f: f64) -> String {
     out
 }
 
+/// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`:
+/// shortest round-tripping digits, never an exponent, `+Inf`/`-Inf`/`NaN`.
+pub fn format_float_fixed(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    // Rust's Display is shortest round-trip without an exponent.
+    format!("{f}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,5 +432,9 @@ mod tests {
         assert_eq!(format_float(0.0001), "0.0001");
         assert_eq!(format_float(0.00001), "1e-05");
         assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float_fixed(1e6), "1000000");
+        assert_eq!(format_float_fixed(1e-7), "0.0000001");
+        assert_eq!(format_float_fixed(-0.0), "-0");
+        assert_eq!(format_float_fixed(0.1 + 0.2), "0.30000000000000004");
     }
 }

@@ -18,11 +18,12 @@ use crate::parser::ast::*;
 use crate::parser::error::ParseErr;
 use crate::parser::functions::{self, Function};
 use crate::parser::lexer::{Lexer, Tok, Token};
-use crate::parser::literals::{
-    duration_out_of_range, parse_duration, parse_number, seconds_to_duration,
-};
+use crate::parser::literals::{parse_duration, parse_number};
 use crate::parser::quote::{go_quote, go_quote_str, go_quote_truncated, unquote};
 use crate::parser::ParseOptions;
+
+mod durations;
+use durations::Dur;
 
 /// Placeholder signature for calls to unknown functions. Such calls always
 /// come with an error, so the placeholder never reaches a caller.
@@ -50,6 +51,12 @@ type PResult<T> = Result<T, Syntax>;
 const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
+/// Deepest tree the parser builds. Upstream has no limit (Go stacks grow),
+/// but dropping, cloning or evaluating a tree recurses once per level, so
+/// an unbounded depth could overflow a thread's stack. Real queries stay
+/// far below this; upstream's own deepest test case needs about 21000.
+pub const MAX_DEPTH: u32 = 25_000;
+
 pub(crate) struct Parser<'a> {
     input: &'a str,
     lexer: Lexer<'a>,
@@ -58,11 +65,25 @@ pub(crate) struct Parser<'a> {
     pub(crate) opts: ParseOptions,
     pub(crate) errors: Vec<ParseErr>,
     last_closing: usize,
+    /// Depth of the expression most recently returned by a parsing method.
+    depth: u32,
+    /// Duration-expression nodes built so far (bounds their depth).
+    duration_nodes: u32,
 }
 
 /// Parses `input` completely; returns the tree (possibly partial) and errors.
 pub(crate) fn parse_expr(input: &str, opts: ParseOptions) -> (Option<Expr>, Vec<ParseErr>) {
-    let mut p = Parser::new(input, opts);
+    parse_expr_bytes(input, input.as_bytes(), opts)
+}
+
+/// Like [`parse_expr`] for input that may hold invalid UTF-8 after the valid
+/// prefix `input`.
+pub(crate) fn parse_expr_bytes(
+    input: &str,
+    bytes: &[u8],
+    opts: ParseOptions,
+) -> (Option<Expr>, Vec<ParseErr>) {
+    let mut p = Parser::new(input, bytes, opts);
     if p.tok.tok == Tok::Eof {
         p.errors.push(ParseErr::new(
             input,
@@ -200,41 +221,11 @@ fn lossy(bytes: Vec<u8>) -> String {
     }
 }
 
-/// A parsed duration term with its sign-folding state.
-enum Dur {
-    Fixed(NumberLiteral),
-    Expr(DurationExpr),
-}
-
-impl Dur {
-    fn into_expr(self) -> DurationExpr {
-        match self {
-            Dur::Fixed(n) => DurationExpr::Number(n),
-            Dur::Expr(e) => e,
-        }
-    }
-
-    fn pos(&self) -> PosRange {
-        match self {
-            Dur::Fixed(n) => n.pos,
-            Dur::Expr(e) => e.pos(),
-        }
-    }
-
-    fn into_arg(self) -> DurationArg {
-        match self {
-            Dur::Fixed(n) => DurationArg::Fixed(seconds_to_duration(n.value)),
-            Dur::Expr(DurationExpr::Number(n)) => DurationArg::Fixed(seconds_to_duration(n.value)),
-            Dur::Expr(e) => DurationArg::Expr(Box::new(e)),
-        }
-    }
-}
-
 impl<'a> Parser<'a> {
-    fn new(input: &'a str, opts: ParseOptions) -> Self {
+    fn new(input: &'a str, bytes: &'a [u8], opts: ParseOptions) -> Self {
         let mut p = Parser {
             input,
-            lexer: Lexer::new(input),
+            lexer: Lexer::with_bytes(input, bytes),
             tok: Token {
                 tok: Tok::Eof,
                 start: 0,
@@ -245,6 +236,8 @@ impl<'a> Parser<'a> {
             opts,
             errors: Vec::new(),
             last_closing: 0,
+            depth: 0,
+            duration_nodes: 0,
         };
         p.load_next();
         p
@@ -342,6 +335,30 @@ impl<'a> Parser<'a> {
         self.claim(s, context, Some(expected)).0
     }
 
+    /// Checks a new tree depth against [`MAX_DEPTH`].
+    fn deeper(&mut self, depth: u32) -> PResult<u32> {
+        if depth <= MAX_DEPTH {
+            return Ok(depth);
+        }
+        let pos = PosRange::new(self.tok.start, self.tok.end);
+        self.add_err(
+            pos,
+            format!("expression nesting too deep: more than {MAX_DEPTH} levels"),
+        );
+        Err(Syntax {
+            tok: self.tok.clone(),
+            claimed: true,
+            reported: true,
+        })
+    }
+
+    /// Counts one duration-expression node against [`MAX_DEPTH`].
+    fn duration_node(&mut self) -> PResult<()> {
+        self.duration_nodes += 1;
+        let n = self.duration_nodes;
+        self.deeper(n).map(|_| ())
+    }
+
     fn expect(&mut self, t: Tok) -> PResult<Token> {
         if self.tok.tok == t {
             Ok(self.advance())
@@ -359,6 +376,7 @@ impl<'a> Parser<'a> {
 
     fn expr_inner(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut lhs = self.unary()?;
+        let mut depth = self.depth;
         while let Some(op) = binary_op(self.tok.tok) {
             let prec = op.precedence();
             if prec < min_prec {
@@ -372,8 +390,10 @@ impl<'a> Parser<'a> {
                 prec + 1
             };
             let rhs = self.expr(next_min)?;
+            depth = self.deeper(depth.max(self.depth) + 1)?;
             lhs = self.new_binary(lhs, op, matching, rhs);
         }
+        self.depth = depth;
         Ok(lhs)
     }
 
@@ -389,6 +409,9 @@ impl<'a> Parser<'a> {
         let op_tok = self.advance();
         // Unary operators bind like `*`: only `^` binds tighter.
         let operand = self.expr(BinaryOp::Pow.precedence())?;
+        if !matches!(operand, Expr::NumberLiteral(_)) {
+            self.depth = self.deeper(self.depth + 1)?;
+        }
         Ok(match operand {
             Expr::NumberLiteral(mut n) => {
                 if op == UnaryOp::Neg {
@@ -410,6 +433,7 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.tok.tok;
+        self.depth = 1;
         match t {
             Tok::Number | Tok::Duration => {
                 let lit = self.number_literal();
@@ -423,6 +447,7 @@ impl<'a> Parser<'a> {
                 let open = self.advance();
                 let inner = self.expr(0)?;
                 let close = self.expect(Tok::RightParen)?;
+                self.depth = self.deeper(self.depth + 1)?;
                 Ok(Expr::Paren(ParenExpr {
                     expr: Box::new(inner),
                     pos: PosRange::new(open.start, close.end),
@@ -514,16 +539,23 @@ impl<'a> Parser<'a> {
     // ----- postfix modifiers -----
 
     fn postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+        let mut depth = self.depth;
         loop {
             e = match self.tok.tok {
-                Tok::LeftBracket => self.range_or_subquery(e)?,
+                Tok::LeftBracket => {
+                    depth = self.deeper(depth + 1)?;
+                    self.range_or_subquery(e)?
+                }
                 Tok::Offset => self.offset(e)?,
                 Tok::At => self.at(e)?,
                 Tok::Anchored | Tok::Smoothed => {
                     let t = self.advance();
                     self.set_extended(e, t.tok == Tok::Anchored)
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.depth = depth;
+                    return Ok(e);
+                }
             };
         }
     }
@@ -849,7 +881,7 @@ impl<'a> Parser<'a> {
         }
         let value_tok = self.advance();
         let value = lossy(self.unquote_token(&value_tok));
-        match Matcher::new(op, name, value) {
+        match crate::parser::matcher_cache::new_matcher(op, name, value) {
             Ok(m) => out.push(m),
             Err(e) => self.add_err(PosRange::new(name_tok.start, value_tok.end), e.message),
         }
@@ -1006,6 +1038,7 @@ impl<'a> Parser<'a> {
             }
         };
         let (args, end) = self.call_body()?;
+        self.depth = self.deeper(self.depth + 1)?;
         Ok(Expr::Call(Call {
             func,
             args,
@@ -1017,11 +1050,14 @@ impl<'a> Parser<'a> {
     fn call_body(&mut self) -> PResult<(Vec<Expr>, usize)> {
         self.expect(Tok::LeftParen)?;
         let mut args = Vec::new();
+        let mut depth = 0;
         if self.tok.tok == Tok::RightParen {
+            self.depth = depth;
             return Ok((args, self.advance().end));
         }
         'args: loop {
             args.push(self.expr(0)?);
+            depth = depth.max(self.depth);
             if self.tok.tok != Tok::Comma {
                 break;
             }
@@ -1046,6 +1082,7 @@ impl<'a> Parser<'a> {
             }
         }
         let close = self.expect(Tok::RightParen)?;
+        self.depth = depth;
         Ok((args, close.end))
     }
 
@@ -1075,6 +1112,7 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected());
         }
         let (args, mut end) = self.call_body()?;
+        let depth = self.deeper(self.depth + 1)?;
         if grouping.is_none() && matches!(self.tok.tok, Tok::By | Tok::Without) {
             let without = self.advance().tok == Tok::Without;
             grouping = Some((self.grouping_labels()?, without));
@@ -1082,6 +1120,7 @@ impl<'a> Parser<'a> {
         }
         let (grouping, without) = grouping.unwrap_or_default();
         let pos = PosRange::new(op_tok.start, end);
+        self.depth = depth;
         Ok(self.new_aggregate(op, args, grouping, without, pos))
     }
 
@@ -1144,259 +1183,5 @@ impl<'a> Parser<'a> {
             agg.param = args.pop().map(Box::new);
         }
         Expr::Aggregate(agg)
-    }
-
-    // ----- durations -----
-
-    /// A duration in a range or subquery step: must be positive when fixed.
-    fn positive_duration(&mut self) -> PResult<Dur> {
-        let d = self.duration_expr(0)?;
-        if let Dur::Fixed(n) = &d {
-            if n.value <= 0.0 {
-                let pos = n.pos;
-                self.add_err(pos, "duration must be greater than 0");
-                return Ok(Dur::Fixed(NumberLiteral {
-                    value: 0.0,
-                    duration: false,
-                    pos,
-                }));
-            }
-        }
-        Ok(d)
-    }
-
-    fn check_literal_range(&mut self, mut n: NumberLiteral, err_pos: PosRange) -> NumberLiteral {
-        if duration_out_of_range(n.value) {
-            self.add_err(err_pos, "duration out of range");
-            n.value = 0.0;
-        }
-        n
-    }
-
-    fn duration_literal(&mut self) -> NumberLiteral {
-        let n = self.number_literal();
-        let pos = n.pos;
-        self.check_literal_range(n, pos)
-    }
-
-    fn is_min_max(&self) -> Option<bool> {
-        match self.tok.tok {
-            Tok::MinOf => Some(true),
-            Tok::MaxOf => Some(false),
-            Tok::Identifier => {
-                let t = self.text(&self.tok).to_ascii_lowercase();
-                match t.as_str() {
-                    "min_of" => Some(true),
-                    "max_of" => Some(false),
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
-    }
-
-    /// `step()`, `range()`, `min_of(a, b)`, `max_of(a, b)`, or `None` when
-    /// the current token starts none of them.
-    fn duration_call(&mut self) -> PResult<Option<DurationExpr>> {
-        if matches!(self.tok.tok, Tok::Step | Tok::Range) {
-            let t = self.advance();
-            self.expect(Tok::LeftParen)?;
-            let close = self.expect(Tok::RightParen)?;
-            let pos = PosRange::new(t.start, close.end);
-            return Ok(Some(if t.tok == Tok::Step {
-                DurationExpr::Step { pos }
-            } else {
-                DurationExpr::Range { pos }
-            }));
-        }
-        if let Some(is_min) = self.is_min_max() {
-            let t = self.advance();
-            self.expect(Tok::LeftParen)?;
-            let lhs = self.duration_expr(0)?.into_expr();
-            self.expect(Tok::Comma)?;
-            let rhs = self.duration_expr(0)?.into_expr();
-            let close = self.expect(Tok::RightParen)?;
-            let pos = PosRange::new(t.start, close.end);
-            let (lhs, rhs) = (Box::new(lhs), Box::new(rhs));
-            return Ok(Some(if is_min {
-                DurationExpr::MinOf { lhs, rhs, pos }
-            } else {
-                DurationExpr::MaxOf { lhs, rhs, pos }
-            }));
-        }
-        Ok(None)
-    }
-
-    /// The offset grammar: a bare (signed) literal or function term ends the
-    /// offset, so `x offset 5m + 1` is `(x offset 5m) + 1`; a parenthesised
-    /// start reads a whole duration expression.
-    fn offset_duration(&mut self) -> PResult<Dur> {
-        match self.tok.tok {
-            Tok::Number | Tok::Duration => Ok(Dur::Fixed(self.duration_literal())),
-            Tok::Add | Tok::Sub => {
-                let next = self.peek();
-                let is_min_max = next == Tok::Identifier && {
-                    let t = self
-                        .peeked
-                        .as_ref()
-                        .map(|t| self.text(t).to_ascii_lowercase());
-                    matches!(t.as_deref(), Some("min_of" | "max_of"))
-                };
-                if !(matches!(
-                    next,
-                    Tok::Number | Tok::Duration | Tok::Step | Tok::Range | Tok::LeftParen
-                ) || is_min_max)
-                {
-                    return self.duration_expr(0);
-                }
-                let op = self.advance();
-                let neg = op.tok == Tok::Sub;
-                match self.tok.tok {
-                    Tok::Number | Tok::Duration => {
-                        let mut n = self.number_literal();
-                        if neg {
-                            n.value = -n.value;
-                        }
-                        n.pos.start = op.start;
-                        Ok(Dur::Fixed(
-                            self.check_literal_range(n, PosRange::new(op.start, op.end)),
-                        ))
-                    }
-                    Tok::LeftParen => {
-                        let open = self.advance();
-                        let inner = self.duration_expr(0)?.into_expr();
-                        let close = self.expect(Tok::RightParen)?;
-                        let paren = DurationExpr::Paren {
-                            expr: Box::new(inner),
-                            pos: PosRange::new(open.start, close.end),
-                        };
-                        Ok(Dur::Expr(Self::signed(paren, neg, op.start)))
-                    }
-                    _ => {
-                        let term = self.duration_call()?.ok_or_else(|| self.unexpected())?;
-                        Ok(Dur::Expr(Self::signed(term, neg, op.start)))
-                    }
-                }
-            }
-            Tok::LeftParen => self.duration_expr(0),
-            _ => match self.duration_call()? {
-                Some(e) => Ok(Dur::Expr(e)),
-                None => Err(self.unexpected()),
-            },
-        }
-    }
-
-    fn signed(e: DurationExpr, neg: bool, start: usize) -> DurationExpr {
-        if !neg {
-            return e;
-        }
-        let end = e.pos().end;
-        DurationExpr::Negate {
-            expr: Box::new(e),
-            pos: PosRange::new(start, end),
-        }
-    }
-
-    fn duration_expr(&mut self, min_prec: u8) -> PResult<Dur> {
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-            self.duration_expr_inner(min_prec)
-        })
-    }
-
-    fn duration_expr_inner(&mut self, min_prec: u8) -> PResult<Dur> {
-        let mut lhs = self.duration_unary()?;
-        loop {
-            let op = match self.tok.tok {
-                Tok::Add => DurationOp::Add,
-                Tok::Sub => DurationOp::Sub,
-                Tok::Mul => DurationOp::Mul,
-                Tok::Div => DurationOp::Div,
-                Tok::Mod => DurationOp::Mod,
-                Tok::Pow => DurationOp::Pow,
-                _ => break,
-            };
-            let prec = match op {
-                DurationOp::Add | DurationOp::Sub => 4,
-                DurationOp::Mul | DurationOp::Div | DurationOp::Mod => 5,
-                DurationOp::Pow => 6,
-            };
-            if prec < min_prec {
-                break;
-            }
-            let op_tok = self.advance();
-            self.experimental_duration_expr(lhs.pos());
-            let next_min = if op == DurationOp::Pow {
-                prec
-            } else {
-                prec + 1
-            };
-            let rhs = self.duration_expr(next_min)?;
-            if matches!(op, DurationOp::Div | DurationOp::Mod) {
-                if let Dur::Fixed(n) = &rhs {
-                    if n.value == 0.0 {
-                        let msg = if op == DurationOp::Div {
-                            "division by zero"
-                        } else {
-                            "modulo by zero"
-                        };
-                        self.add_err(PosRange::new(op_tok.start, op_tok.end), msg);
-                        lhs = Dur::Fixed(NumberLiteral {
-                            value: 0.0,
-                            duration: false,
-                            pos: lhs.pos().merge(n.pos),
-                        });
-                        continue;
-                    }
-                }
-            }
-            let pos = lhs.pos().merge(rhs.pos());
-            lhs = Dur::Expr(DurationExpr::Binary {
-                op,
-                lhs: Box::new(lhs.into_expr()),
-                rhs: Box::new(rhs.into_expr()),
-                pos,
-            });
-        }
-        Ok(lhs)
-    }
-
-    fn experimental_duration_expr(&mut self, pos: PosRange) {
-        if !self.opts.duration_expr {
-            self.add_err(pos, "experimental duration expression is not enabled");
-        }
-    }
-
-    fn duration_unary(&mut self) -> PResult<Dur> {
-        match self.tok.tok {
-            Tok::Add | Tok::Sub => {
-                let op = self.advance();
-                let operand = self.duration_expr(6)?;
-                Ok(match operand {
-                    Dur::Fixed(mut n) => {
-                        if op.tok == Tok::Sub {
-                            n.value = -n.value;
-                        }
-                        n.pos.start = op.start;
-                        Dur::Fixed(self.check_literal_range(n, PosRange::new(op.start, op.end)))
-                    }
-                    Dur::Expr(e) => Dur::Expr(Self::signed(e, op.tok == Tok::Sub, op.start)),
-                })
-            }
-            Tok::Number | Tok::Duration => Ok(Dur::Fixed(self.duration_literal())),
-            Tok::LeftParen => {
-                let open = self.advance();
-                let inner = self.duration_expr(0)?;
-                let close = self.expect(Tok::RightParen)?;
-                self.experimental_duration_expr(inner.pos());
-                Ok(Dur::Expr(DurationExpr::Paren {
-                    expr: Box::new(inner.into_expr()),
-                    pos: PosRange::new(open.start, close.end),
-                }))
-            }
-            _ => match self.duration_call()? {
-                Some(e) => Ok(Dur::Expr(e)),
-                None => Err(self.unexpected()),
-            },
-        }
     }
 }

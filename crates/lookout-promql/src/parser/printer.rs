@@ -7,8 +7,29 @@ use std::fmt::{self, Display, Formatter, Write};
 use lookout_model::{MatchOp, Matcher, METRIC_NAME};
 
 use crate::parser::ast::*;
-use crate::parser::literals::{format_duration, format_float, seconds_to_duration};
+use crate::parser::literals::{
+    format_duration, format_float, format_float_fixed, seconds_to_duration,
+};
 use crate::parser::quote::{go_quote, go_quote_str};
+
+/// Quotes a string for printing as PromQL. Like Go's `strconv.Quote`, except
+/// that U+FFFD is escaped: the lexer (like upstream's) rejects it inside
+/// string literals, so the printed query would not parse back.
+fn quote_str(s: &str) -> String {
+    escape_replacement_char(go_quote_str(s))
+}
+
+fn quote_bytes(b: &[u8]) -> String {
+    escape_replacement_char(go_quote(b))
+}
+
+fn escape_replacement_char(quoted: String) -> String {
+    if quoted.contains('\u{fffd}') {
+        quoted.replace('\u{fffd}', "\\ufffd")
+    } else {
+        quoted
+    }
+}
 
 fn is_legacy_label_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -16,18 +37,12 @@ fn is_legacy_label_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn is_legacy_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
 /// A label name, quoted when it is not a classic `[a-zA-Z_][a-zA-Z0-9_]*`.
 fn write_label_name(f: &mut Formatter<'_>, name: &str) -> fmt::Result {
     if is_legacy_label_name(name) {
         f.write_str(name)
     } else {
-        f.write_str(&go_quote_str(name))
+        f.write_str(&quote_str(name))
     }
 }
 
@@ -42,15 +57,30 @@ fn write_label_list(f: &mut Formatter<'_>, labels: &[String]) -> fmt::Result {
     f.write_char(')')
 }
 
-fn write_matcher(f: &mut Formatter<'_>, m: &Matcher) -> fmt::Result {
-    write_label_name(f, &m.name)?;
-    f.write_str(match m.op {
+/// A matcher as upstream prints it: `name="value"`, the name quoted when
+/// it is not a classic label name.
+pub(crate) fn matcher_string(m: &Matcher) -> String {
+    let mut out = if is_legacy_label_name(&m.name) {
+        m.name.clone()
+    } else {
+        quote_str(&m.name)
+    };
+    out.push_str(match m.op {
         MatchOp::Equal => "=",
         MatchOp::NotEqual => "!=",
         MatchOp::Regex => "=~",
         MatchOp::NotRegex => "!~",
-    })?;
-    f.write_str(&go_quote_str(&m.value))
+    });
+    out.push_str(&quote_str(&m.value));
+    out
+}
+
+/// Whether the printer leaves `m` out because the selector's name says it.
+pub(crate) fn is_name_matcher(vs: &VectorSelector, m: &Matcher) -> bool {
+    vs.name.as_deref() == Some(m.value.as_str())
+        && m.name == METRIC_NAME
+        && m.op == MatchOp::Equal
+        && !m.value.is_empty()
 }
 
 fn write_fixed_duration(f: &mut Formatter<'_>, d: Duration) -> fmt::Result {
@@ -74,7 +104,21 @@ fn write_offset(f: &mut Formatter<'_>, offset: &Option<DurationArg>) -> fmt::Res
             f.write_str(" offset ")?;
             write_fixed_duration(f, *d)
         }
-        Some(DurationArg::Expr(e)) => write!(f, " offset {e}"),
+        Some(DurationArg::Expr(e)) => {
+            let text = e.to_string();
+            // After `offset`, a leading literal or function term ends the
+            // offset (`x offset 5 + 1` is `(x offset 5) + 1`). A binary
+            // expression that does not start with `(` or two signs came from
+            // such a signed start (`offset - -5 + 1`); two unary pluses keep
+            // it one expression when read back.
+            let general =
+                text.starts_with('(') || matches!(text.as_bytes(), [b'+' | b'-', b'+' | b'-', ..]);
+            if matches!(**e, DurationExpr::Binary { .. }) && !general {
+                write!(f, " offset + +{text}")
+            } else {
+                write!(f, " offset {text}")
+            }
+        }
     }
 }
 
@@ -89,53 +133,37 @@ fn write_at(f: &mut Formatter<'_>, at: &Option<AtModifier>) -> fmt::Result {
 
 fn write_extended(f: &mut Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
     if vs.anchored {
-        f.write_str(" anchored")?;
+        f.write_str(" anchored")
+    } else if vs.smoothed {
+        f.write_str(" smoothed")
+    } else {
+        Ok(())
     }
-    if vs.smoothed {
-        f.write_str(" smoothed")?;
-    }
-    Ok(())
 }
 
-/// The selector's name and matchers, without modifiers.
+/// The selector's name and matchers, without modifiers. Like upstream,
+/// matchers are sorted by their printed form and joined with `,`.
 fn write_selector_body(f: &mut Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
-    let shown: Vec<&Matcher> = vs
+    let mut shown: Vec<String> = vs
         .matchers
         .iter()
-        .filter(|m| {
-            !(vs.name.as_deref() == Some(m.value.as_str())
-                && m.name == METRIC_NAME
-                && m.op == MatchOp::Equal
-                && !m.value.is_empty())
-        })
+        .filter(|m| !is_name_matcher(vs, m))
+        .map(matcher_string)
         .collect();
-    let mut quoted_name = None;
     if let Some(name) = &vs.name {
-        if is_legacy_metric_name(name) {
-            f.write_str(name)?;
-        } else {
-            quoted_name = Some(name.as_str());
-        }
+        f.write_str(name)?;
     }
-    if shown.is_empty() && quoted_name.is_none() {
+    if shown.is_empty() {
         if vs.name.is_none() {
+            // Only reachable for `info()`'s selector argument; upstream
+            // prints nothing, which would not parse back.
             f.write_str("{}")?;
         }
         return Ok(());
     }
+    shown.sort();
     f.write_char('{')?;
-    let mut first = true;
-    if let Some(n) = quoted_name {
-        f.write_str(&go_quote_str(n))?;
-        first = false;
-    }
-    for m in shown {
-        if !first {
-            f.write_str(", ")?;
-        }
-        first = false;
-        write_matcher(f, m)?;
-    }
+    f.write_str(&shown.join(","))?;
     f.write_char('}')
 }
 
@@ -143,8 +171,8 @@ impl Display for VectorSelector {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write_selector_body(f, self)?;
         write_at(f, &self.at)?;
-        write_offset(f, &self.offset)?;
-        write_extended(f, self)
+        write_extended(f, self)?;
+        write_offset(f, &self.offset)
     }
 }
 
@@ -152,26 +180,31 @@ impl Display for MatrixSelector {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write_selector_body(f, &self.selector)?;
         write!(f, "[{}]", self.range)?;
+        write_extended(f, &self.selector)?;
         write_at(f, &self.selector.at)?;
-        write_offset(f, &self.selector.offset)?;
-        write_extended(f, &self.selector)
+        write_offset(f, &self.selector.offset)
     }
 }
 
 impl Display for NumberLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         if self.duration && self.value.is_finite() {
+            if self.value.is_sign_negative() {
+                // Also keeps `-0s` distinct from `0s` when read back.
+                f.write_char('-')?;
+                return write_fixed_duration(f, seconds_to_duration(-self.value));
+            }
             return write_fixed_duration(f, seconds_to_duration(self.value));
         }
-        f.write_str(&format_float(self.value))
+        f.write_str(&format_float_fixed(self.value))
     }
 }
 
 impl Display for StringLiteral {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.invalid_utf8 {
-            Some(bytes) => f.write_str(&go_quote(bytes)),
-            None => f.write_str(&go_quote_str(&self.value)),
+            Some(bytes) => f.write_str(&quote_bytes(bytes)),
+            None => f.write_str(&quote_str(&self.value)),
         }
     }
 }
@@ -204,13 +237,13 @@ impl Display for DurationExpr {
 fn write_fill(f: &mut Formatter<'_>, fill: &FillValues) -> fmt::Result {
     let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
     match (fill.lhs, fill.rhs) {
-        (Some(l), Some(r)) if same(l, r) => write!(f, " fill({})", format_float(l)),
+        (Some(l), Some(r)) if same(l, r) => write!(f, " fill ({})", format_float(l)),
         (l, r) => {
             if let Some(l) = l {
-                write!(f, " fill_left({})", format_float(l))?;
+                write!(f, " fill_left ({})", format_float(l))?;
             }
             if let Some(r) = r {
-                write!(f, " fill_right({})", format_float(r))?;
+                write!(f, " fill_right ({})", format_float(r))?;
             }
             Ok(())
         }
@@ -219,7 +252,17 @@ fn write_fill(f: &mut Formatter<'_>, fill: &FillValues) -> fmt::Result {
 
 impl Display for BinaryExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.lhs, self.op.as_str())?;
+        match &*self.lhs {
+            // `+Inf ^ 2` would read back as `+(Inf ^ 2)`: `^` binds tighter
+            // than a sign, so drop the `+` upstream prints.
+            Expr::NumberLiteral(n)
+                if self.op == BinaryOp::Pow && n.value == f64::INFINITY && !n.duration =>
+            {
+                f.write_str("Inf")?
+            }
+            lhs => lhs.fmt(f)?,
+        }
+        write!(f, " {}", self.op.as_str())?;
         if self.return_bool {
             f.write_str(" bool")?;
         }
@@ -313,4 +356,55 @@ impl Display for Expr {
             Expr::StepInvariant(s) => s.expr.fmt(f),
         })
     }
+}
+
+impl Expr {
+    /// Clears positions and puts every selector's matchers in the order the
+    /// printer writes them (sorted, the metric name's matcher last), so two
+    /// trees that print the same compare equal. Used to check round trips.
+    pub fn canonicalize(&mut self) {
+        self.clear_positions();
+        sort_matchers(self);
+    }
+}
+
+fn sort_selector(vs: &mut VectorSelector) {
+    let mut named = Vec::new();
+    let mut rest = Vec::new();
+    for m in vs.matchers.drain(..) {
+        if vs.name.as_deref() == Some(m.value.as_str())
+            && m.name == METRIC_NAME
+            && m.op == MatchOp::Equal
+            && !m.value.is_empty()
+        {
+            named.push(m);
+        } else {
+            rest.push((matcher_string(&m), m));
+        }
+    }
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    vs.matchers = rest.into_iter().map(|(_, m)| m).chain(named).collect();
+}
+
+fn sort_matchers(e: &mut Expr) {
+    stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || match e {
+        Expr::VectorSelector(vs) => sort_selector(vs),
+        Expr::MatrixSelector(m) => sort_selector(&mut m.selector),
+        Expr::Subquery(s) => sort_matchers(&mut s.expr),
+        Expr::Binary(b) => {
+            sort_matchers(&mut b.lhs);
+            sort_matchers(&mut b.rhs);
+        }
+        Expr::Unary(u) => sort_matchers(&mut u.expr),
+        Expr::Paren(p) => sort_matchers(&mut p.expr),
+        Expr::Call(c) => c.args.iter_mut().for_each(sort_matchers),
+        Expr::Aggregate(a) => {
+            sort_matchers(&mut a.expr);
+            if let Some(p) = &mut a.param {
+                sort_matchers(p);
+            }
+        }
+        Expr::StepInvariant(s) => sort_matchers(&mut s.expr),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => {}
+    })
 }
