@@ -349,7 +349,9 @@ impl Db {
         let wal_segment = segments.last().map_or(ckpt.wal_start.max(1), |s| s + 1);
         let wal = FramedFile::open_append(&wal::segment_path(&wal_dir, wal_segment), 0)
             .map_err(io_err("creating WAL segment"))?;
-        layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        if opts.fsync != FsyncPolicy::Never {
+            layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        }
 
         let head = Head {
             state,
@@ -572,16 +574,21 @@ impl Inner {
         }
         // Holding the registry write lock keeps new series out meanwhile.
         let reg = self.registry.write();
-        let len = crate::series_snapshot::write(&self.dir, &reg)
+        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())
             .map_err(io_err("writing series.snap"))?;
         let mut l = self.series_log.lock();
         l.pending.clear();
         l.file
-            .truncate_all()
+            .truncate_all(self.durable())
             .map_err(io_err("emptying series.log"))?;
         self.series_pending.store(false, Ordering::Release);
         self.snap_bytes.store(len, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Whether anything is fsynced: every policy but `Never`.
+    pub(crate) fn durable(&self) -> bool {
+        self.opts.fsync != FsyncPolicy::Never
     }
 
     fn write_series_pending(&self) -> std::io::Result<()> {
@@ -593,7 +600,7 @@ impl Inner {
     }
 
     pub(crate) fn sync_wal(&self) -> std::io::Result<()> {
-        if !self.wal_dirty.swap(false, Ordering::AcqRel) {
+        if !self.durable() || !self.wal_dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         // Series before samples: a synced sample must never name an unsynced series.
@@ -812,19 +819,25 @@ impl Inner {
             {
                 let mut l = self.series_log.lock();
                 l.write_pending().map_err(io_err("writing series.log"))?;
-                l.file.sync().map_err(io_err("syncing series.log"))?;
+                if self.durable() {
+                    l.file.sync().map_err(io_err("syncing series.log"))?;
+                }
             }
-            for day in new_parts.iter().map(|(d, _)| *d) {
+            for day in new_parts.iter().map(|(d, _)| *d).filter(|_| self.durable()) {
                 layout::sync_dir(&layout::day_dir(&self.dir, day))
                     .map_err(io_err("syncing part dir"))?;
             }
-            layout::sync_dir(&layout::parts_dir(&self.dir)).map_err(io_err("syncing parts dir"))?;
+            if self.durable() {
+                layout::sync_dir(&layout::parts_dir(&self.dir))
+                    .map_err(io_err("syncing parts dir"))?;
+            }
             layout::write_checkpoint(
                 &self.dir,
                 Checkpoint {
                     flush_seq: fz.seq,
                     wal_start: fz.wal_segment + 1,
                 },
+                self.durable(),
             )
             .map_err(io_err("writing checkpoint"))?;
             {
@@ -910,6 +923,7 @@ impl Inner {
                 w.abort();
                 return Err(io_err("writing part")(e));
             }
+            w.set_sync(self.durable());
             w.finish(&path, fz.seq, fz.seq)
                 .map_err(io_err("finishing part"))?;
             let p = Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))?;

@@ -488,6 +488,7 @@ pub struct PartWriter {
     g_data: Vec<u8>,
     g_ts: HashMap<(u64, u32), (u32, u32)>,
     scratch: Vec<u8>,
+    sync: bool,
 }
 
 impl PartWriter {
@@ -517,7 +518,13 @@ impl PartWriter {
             g_data: Vec::new(),
             g_ts: HashMap::new(),
             scratch: Vec::new(),
+            sync: true,
         })
+    }
+
+    /// Whether `finish` fsyncs the file (default true; off for throwaway stores).
+    pub fn set_sync(&mut self, sync: bool) {
+        self.sync = sync;
     }
 
     fn note_series(&mut self, sid: SeriesId) {
@@ -719,7 +726,9 @@ impl PartWriter {
         self.out.write_all(&t)?;
         self.written += (tail.len() + TRAILER) as u64;
         let f = self.out.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        if self.sync {
+            f.sync_all()?;
+        }
         drop(f);
         std::fs::rename(&self.tmp_path, path)?;
         self.meta.bytes_total = self.written;
