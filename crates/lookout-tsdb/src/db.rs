@@ -247,11 +247,21 @@ impl Db {
         for (day, list) in found {
             let mut v = Vec::with_capacity(list.len());
             for fp in list {
-                let p = Part::open(&fp.path).map_err(|e| DbError::Corrupt(e.to_string()))?;
                 max_seq = max_seq.max(fp.hi);
-                v.push(Arc::new(p));
+                match Part::open(&fp.path) {
+                    Ok(p) => v.push(Arc::new(p)),
+                    Err(e) => {
+                        // Keep serving the rest instead of refusing to start;
+                        // the file stays next to the data for inspection.
+                        let aside = fp.path.with_extension("part.corrupt");
+                        tracing::error!(error = %e, moved_to = %aside.display(), "quarantining unreadable part");
+                        let _ = fs::rename(&fp.path, &aside);
+                    }
+                }
             }
-            parts.days.insert(day, v);
+            if !v.is_empty() {
+                parts.days.insert(day, v);
+            }
         }
 
         // Newest timestamps: headers of the two newest days (older samples
@@ -261,9 +271,13 @@ impl Db {
         for parts_of_day in parts.days.values().rev().take(2) {
             for p in parts_of_day {
                 for gi in 0..p.granules.len() {
-                    let g = p
-                        .read_granule(gi)
-                        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    let g = match p.read_granule(gi) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            tracing::error!(error = %e, "skipping unreadable granule while restoring series state");
+                            continue;
+                        }
+                    };
                     for b in &g.blocks {
                         if registry.contains(b.sid) {
                             state.restore(b.sid, b.max_t);
