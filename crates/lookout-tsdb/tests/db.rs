@@ -547,3 +547,19 @@ fn unreadable_part_is_quarantined_not_fatal() {
     assert_eq!(ts, vec![86_400_000 * 3]);
     assert!(part.with_extension("part.corrupt").exists());
 }
+
+#[test]
+fn inverted_time_range_selects_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    load(&db, 3, 3);
+    db.flush().unwrap();
+    let hints = SelectHints {
+        mint: 10_000,
+        maxt: 0,
+        ..Default::default()
+    };
+    assert!(select(&db, &[Matcher::equal("job", "j")], &hints).is_empty());
+    assert!(db.label_names(&[], 5, 1).unwrap().is_empty());
+    assert!(db.label_values("job", &[], 5, 1).unwrap().is_empty());
+}
