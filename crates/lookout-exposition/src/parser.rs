@@ -273,6 +273,11 @@ impl<'a> Parser<'a> {
         self.format
     }
 
+    /// Byte offset of the next unread line (for progress reporting).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Line number (1-based) of the entry returned last.
     pub fn line(&self) -> usize {
         self.line_no

@@ -145,10 +145,7 @@ impl Inner {
             let mut hists = Vec::new();
             let mut ts = Vec::new();
             let mut vs = Vec::new();
-            loop {
-                let Some(sid) = cursors.iter().filter_map(Cursor::peek_sid).min() else {
-                    break;
-                };
+            while let Some(sid) = cursors.iter().filter_map(Cursor::peek_sid).min() {
                 floats.clear();
                 hists.clear();
                 for (rank, c) in cursors.iter_mut().enumerate() {
@@ -183,9 +180,13 @@ impl Inner {
             return Err(e);
         }
         let _ = KIND_FLOAT;
+        w.set_sync(self.durable());
         w.finish(&path, lo, hi)
             .map_err(io_err("finishing merged part"))?;
-        layout::sync_dir(&layout::day_dir(&self.dir, day)).map_err(io_err("syncing day dir"))?;
+        if self.durable() {
+            layout::sync_dir(&layout::day_dir(&self.dir, day))
+                .map_err(io_err("syncing day dir"))?;
+        }
         Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))
     }
 
@@ -267,6 +268,8 @@ impl Inner {
                 merges += 1;
             }
         }
+        drop(_g);
+        self.snapshot_series(full)?;
         Ok(merges)
     }
 

@@ -40,7 +40,7 @@ pub fn hist_labels() -> Labels {
 
 /// The value of base series `s` in batch `n`.
 pub fn value(n: u64, s: u64) -> f64 {
-    if s == 3 && n % 13 == 0 {
+    if s == 3 && n.is_multiple_of(13) {
         return STALE_NAN;
     }
     match s % 4 {
@@ -78,10 +78,10 @@ pub fn batch(n: u64) -> Vec<Sample> {
     let mut v: Vec<Sample> = (0..BASE_SERIES)
         .map(|s| Sample::Float(base_labels(s), t, value(n, s)))
         .collect();
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         v.push(Sample::Float(extra_labels(n), t, n as f64));
     }
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         v.push(Sample::Hist(hist_labels(), t, histogram(n)));
     }
     v

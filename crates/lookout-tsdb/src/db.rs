@@ -93,6 +93,29 @@ impl PartSet {
     }
 }
 
+/// Series records are buffered (one `write()` per commit instead of one per
+/// new series) and written before any WAL record that names them.
+const SERIES_LOG_BUFFER: usize = 1 << 20;
+
+/// Frozen buffers allowed to wait for the flusher before committers help.
+const MAX_FROZEN: usize = 2;
+
+struct SeriesLog {
+    file: FramedFile,
+    pending: Vec<u8>,
+}
+
+impl SeriesLog {
+    fn write_pending(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file.write_frames(&self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 pub(crate) struct Head {
     pub(crate) state: SeriesState,
     pub(crate) active: RowBuffer,
@@ -138,7 +161,11 @@ pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
     pub(crate) opts: Options,
     pub(crate) registry: RwLock<Registry>,
-    series_log: Mutex<FramedFile>,
+    series_log: Mutex<SeriesLog>,
+    /// Whether `series_log.pending` holds records (checked without the lock).
+    series_pending: AtomicBool,
+    /// Size of `series.snap`.
+    snap_bytes: AtomicU64,
     pub(crate) head: Mutex<Head>,
     flush_lock: Mutex<()>,
     pub(crate) compact_lock: Mutex<()>,
@@ -188,9 +215,18 @@ impl Db {
         let sbuf = wal::read_and_repair(&slog_path).map_err(io_err("reading series.log"))?;
         let (frames, valid) = wal::read_frames(&sbuf);
         let mut registry = Registry::new();
+        crate::series_snapshot::load(&dir, &mut registry)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let snap_count = registry.len();
+        let snap_bytes =
+            fs::metadata(dir.join(crate::series_snapshot::FILE)).map_or(0, |m| m.len());
         for f in frames {
             let (sid, labels) =
                 wal::decode_series(f).map_err(|e| DbError::Corrupt(format!("series.log: {e}")))?;
+            if (sid as usize) < snap_count {
+                // Already in the snapshot (crash before the log was emptied).
+                continue;
+            }
             if sid as usize != registry.len() {
                 return Err(DbError::Corrupt(format!(
                     "series.log: expected id {}, found {sid}",
@@ -211,11 +247,21 @@ impl Db {
         for (day, list) in found {
             let mut v = Vec::with_capacity(list.len());
             for fp in list {
-                let p = Part::open(&fp.path).map_err(|e| DbError::Corrupt(e.to_string()))?;
                 max_seq = max_seq.max(fp.hi);
-                v.push(Arc::new(p));
+                match Part::open(&fp.path) {
+                    Ok(p) => v.push(Arc::new(p)),
+                    Err(e) => {
+                        // Keep serving the rest instead of refusing to start;
+                        // the file stays next to the data for inspection.
+                        let aside = fp.path.with_extension("part.corrupt");
+                        tracing::error!(error = %e, moved_to = %aside.display(), "quarantining unreadable part");
+                        let _ = fs::rename(&fp.path, &aside);
+                    }
+                }
             }
-            parts.days.insert(day, v);
+            if !v.is_empty() {
+                parts.days.insert(day, v);
+            }
         }
 
         // Newest timestamps: headers of the two newest days (older samples
@@ -225,9 +271,13 @@ impl Db {
         for parts_of_day in parts.days.values().rev().take(2) {
             for p in parts_of_day {
                 for gi in 0..p.granules.len() {
-                    let g = p
-                        .read_granule(gi)
-                        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    let g = match p.read_granule(gi) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            tracing::error!(error = %e, "skipping unreadable granule while restoring series state");
+                            continue;
+                        }
+                    };
                     for b in &g.blocks {
                         if registry.contains(b.sid) {
                             state.restore(b.sid, b.max_t);
@@ -313,7 +363,9 @@ impl Db {
         let wal_segment = segments.last().map_or(ckpt.wal_start.max(1), |s| s + 1);
         let wal = FramedFile::open_append(&wal::segment_path(&wal_dir, wal_segment), 0)
             .map_err(io_err("creating WAL segment"))?;
-        layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        if opts.fsync != FsyncPolicy::Never {
+            layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        }
 
         let head = Head {
             state,
@@ -333,7 +385,12 @@ impl Db {
             series_count,
             opts,
             registry: RwLock::new(registry),
-            series_log: Mutex::new(series_log),
+            series_log: Mutex::new(SeriesLog {
+                file: series_log,
+                pending: Vec::new(),
+            }),
+            series_pending: AtomicBool::new(false),
+            snap_bytes: AtomicU64::new(snap_bytes),
             head: Mutex::new(head),
             flush_lock: Mutex::new(()),
             compact_lock: Mutex::new(()),
@@ -497,12 +554,16 @@ impl Inner {
         // follows its series record.
         let mut payload = Vec::with_capacity(64);
         wal::encode_series(&mut payload, id, labels);
-        let mut frame = Vec::with_capacity(payload.len() + 8);
-        wal::put_frame(&mut frame, &payload);
-        self.series_log
-            .lock()
-            .write_frames(&frame)
-            .map_err(|e| AppendError::Storage(format!("writing series log: {e}")))?;
+        {
+            let mut slog = self.series_log.lock();
+            wal::put_frame(&mut slog.pending, &payload);
+            if slog.pending.len() >= SERIES_LOG_BUFFER {
+                slog.write_pending()
+                    .map_err(|e| AppendError::Storage(format!("writing series log: {e}")))?;
+            } else {
+                self.series_pending.store(true, Ordering::Release);
+            }
+        }
         self.wal_dirty.store(true, Ordering::Relaxed);
         let got = reg
             .insert(labels)
@@ -512,12 +573,56 @@ impl Inner {
         Ok(id)
     }
 
+    /// Rewrites the registry into `series.snap` and empties `series.log`
+    /// when the log has grown enough (always with `force`, if not empty).
+    pub(crate) fn snapshot_series(&self, force: bool) -> Result<bool, DbError> {
+        let log_len = {
+            let l = self.series_log.lock();
+            l.file.len() + l.pending.len() as u64
+        };
+        let snap = self.snap_bytes.load(Ordering::Relaxed);
+        let due = log_len > 0
+            && (force || log_len > (1 << 20) || (log_len > (64 << 10) && log_len > snap / 4));
+        if !due {
+            return Ok(false);
+        }
+        // Holding the registry write lock keeps new series out meanwhile.
+        let reg = self.registry.write();
+        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())
+            .map_err(io_err("writing series.snap"))?;
+        let mut l = self.series_log.lock();
+        l.pending.clear();
+        l.file
+            .truncate_all(self.durable())
+            .map_err(io_err("emptying series.log"))?;
+        self.series_pending.store(false, Ordering::Release);
+        self.snap_bytes.store(len, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Whether anything is fsynced: every policy but `Never`.
+    pub(crate) fn durable(&self) -> bool {
+        self.opts.fsync != FsyncPolicy::Never
+    }
+
+    fn write_series_pending(&self) -> std::io::Result<()> {
+        let mut l = self.series_log.lock();
+        l.write_pending()?;
+        // Cleared under the lock: a series buffered after this sets it again.
+        self.series_pending.store(false, Ordering::Release);
+        Ok(())
+    }
+
     pub(crate) fn sync_wal(&self) -> std::io::Result<()> {
-        if !self.wal_dirty.swap(false, Ordering::AcqRel) {
+        if !self.durable() || !self.wal_dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         // Series before samples: a synced sample must never name an unsynced series.
-        let slog = self.series_log.lock().try_clone_file()?;
+        let slog = {
+            let mut l = self.series_log.lock();
+            l.write_pending()?;
+            l.file.try_clone_file()?
+        };
         slog.sync_data()?;
         let walf = self.head.lock().wal.try_clone_file()?;
         walf.sync_data()
@@ -534,6 +639,11 @@ impl Inner {
         let mut accepted: Vec<WalFloat> = Vec::with_capacity(floats.len());
         let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
         let mut h = self.head.lock();
+        if self.series_pending.load(Ordering::Acquire) {
+            // Series records must reach the file before WAL records naming
+            // them; written under the head lock so no commit overtakes.
+            self.write_series_pending().map_err(StorageError::Io)?;
+        }
         let old_max = h.state.max_t;
         let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
         let items = floats.iter().map(|&(s, t, b)| (s, t, b, None)).chain(
@@ -633,9 +743,11 @@ impl Inner {
             self.wal_dirty.store(true, Ordering::Relaxed);
         }
         let before = head.active.len();
+        let max = self.opts.head_max_rows;
         if before == 0 {
             head.active_since = Instant::now();
         }
+        head.active.reserve_capped(report.appended, max);
         for f in &accepted {
             head.active.push_float(f.sid, f.t, f.bits);
         }
@@ -643,6 +755,14 @@ impl Inner {
             head.active.push_hist(sid, t, hh.clone());
         }
         let after = head.active.len();
+        let mut backlog = head.frozen.len();
+        if after >= max {
+            // Freeze here so the active buffer never outgrows its cap.
+            match self.freeze_locked(head) {
+                Ok(()) => backlog += 1,
+                Err(e) => tracing::error!(error = %e, "freezing the head failed"),
+            }
+        }
         drop(h);
         self.counters
             .appended
@@ -650,9 +770,13 @@ impl Inner {
         self.counters
             .out_of_order
             .fetch_add(report.out_of_order as u64, Ordering::Relaxed);
-        let max = self.opts.head_max_rows;
         if before < max && after >= max {
             self.signal.wake();
+        }
+        if backlog > MAX_FROZEN || (after >= max && !self.opts.background) {
+            // The flusher is behind (or absent): flush on the caller's time,
+            // which throttles ingestion instead of growing memory.
+            self.flush().map_err(StorageError::from)?;
         }
         Ok(report)
     }
@@ -669,28 +793,36 @@ impl Inner {
             || (!h.active.is_empty() && h.active_since.elapsed() >= self.opts.head_flush_interval)
     }
 
+    /// Moves the active buffer to the frozen list (still readable) and starts
+    /// a new WAL segment, so the frozen rows are exactly the older segments.
+    fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
+        if h.active.is_empty() {
+            return Ok(());
+        }
+        let seq = h.next_seq;
+        let old_seg = h.wal_segment;
+        let new_seg = old_seg + 1;
+        let wal_dir = self.dir.join("wal");
+        let f = FramedFile::open_append(&wal::segment_path(&wal_dir, new_seg), 0)
+            .map_err(io_err("creating WAL segment"))?;
+        h.next_seq += 1;
+        h.wal = f;
+        h.wal_segment = new_seg;
+        let buf = std::mem::replace(&mut h.active, RowBuffer::new());
+        h.frozen.push(Arc::new(Frozen {
+            seq,
+            buf,
+            wal_segment: old_seg,
+        }));
+        Ok(())
+    }
+
     /// Freezes the active buffer and writes every frozen buffer into parts.
     pub(crate) fn flush(&self) -> Result<(), DbError> {
         let _g = self.flush_lock.lock();
         {
             let mut h = self.head.lock();
-            if !h.active.is_empty() {
-                let seq = h.next_seq;
-                h.next_seq += 1;
-                let old_seg = h.wal_segment;
-                let new_seg = old_seg + 1;
-                let wal_dir = self.dir.join("wal");
-                let f = FramedFile::open_append(&wal::segment_path(&wal_dir, new_seg), 0)
-                    .map_err(io_err("creating WAL segment"))?;
-                h.wal = f;
-                h.wal_segment = new_seg;
-                let buf = std::mem::replace(&mut h.active, RowBuffer::new());
-                h.frozen.push(Arc::new(Frozen {
-                    seq,
-                    buf,
-                    wal_segment: old_seg,
-                }));
-            }
+            self.freeze_locked(&mut h)?;
         }
         loop {
             let Some(fz) = self.head.lock().frozen.first().cloned() else {
@@ -698,21 +830,28 @@ impl Inner {
             };
             let new_parts = self.write_frozen(&fz)?;
             // Parts reference series ids: their labels must be durable first.
-            self.series_log
-                .lock()
-                .sync()
-                .map_err(io_err("syncing series.log"))?;
-            for day in new_parts.iter().map(|(d, _)| *d) {
+            {
+                let mut l = self.series_log.lock();
+                l.write_pending().map_err(io_err("writing series.log"))?;
+                if self.durable() {
+                    l.file.sync().map_err(io_err("syncing series.log"))?;
+                }
+            }
+            for day in new_parts.iter().map(|(d, _)| *d).filter(|_| self.durable()) {
                 layout::sync_dir(&layout::day_dir(&self.dir, day))
                     .map_err(io_err("syncing part dir"))?;
             }
-            layout::sync_dir(&layout::parts_dir(&self.dir)).map_err(io_err("syncing parts dir"))?;
+            if self.durable() {
+                layout::sync_dir(&layout::parts_dir(&self.dir))
+                    .map_err(io_err("syncing parts dir"))?;
+            }
             layout::write_checkpoint(
                 &self.dir,
                 Checkpoint {
                     flush_seq: fz.seq,
                     wal_start: fz.wal_segment + 1,
                 },
+                self.durable(),
             )
             .map_err(io_err("writing checkpoint"))?;
             {
@@ -798,6 +937,7 @@ impl Inner {
                 w.abort();
                 return Err(io_err("writing part")(e));
             }
+            w.set_sync(self.durable());
             w.finish(&path, fz.seq, fz.seq)
                 .map_err(io_err("finishing part"))?;
             let p = Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))?;

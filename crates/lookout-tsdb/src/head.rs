@@ -62,6 +62,20 @@ impl RowBuffer {
         self.rows.is_empty()
     }
 
+    /// Reserves room for `n` more rows, growing by doubling but never past
+    /// `cap` rows unless `n` itself needs it (avoids a 2× overshoot).
+    pub fn reserve_capped(&mut self, n: usize, cap: usize) {
+        let need = self.rows.len() + n;
+        if need <= self.rows.capacity() {
+            return;
+        }
+        let target = (self.rows.capacity() * 2)
+            .max(1024)
+            .min(cap.max(need))
+            .max(need);
+        self.rows.reserve_exact(target - self.rows.len());
+    }
+
     /// Adds a float row.
     pub fn push_float(&mut self, sid: SeriesId, t: i64, bits: u64) {
         self.rows.push(Row {

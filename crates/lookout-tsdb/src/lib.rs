@@ -29,6 +29,7 @@ pub mod part;
 pub mod promblock;
 pub mod query;
 pub mod registry;
+pub mod series_snapshot;
 pub mod stats;
 pub mod wal;
 

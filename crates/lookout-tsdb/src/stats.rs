@@ -29,7 +29,7 @@ pub struct Stats {
     pub bytes_block_index: u64,
     /// Part files in total.
     pub bytes_parts: u64,
-    /// `series.log`.
+    /// `series.log` plus `series.snap` (the label sets).
     pub bytes_series_log: u64,
     /// WAL segments.
     pub bytes_wal: u64,
@@ -92,7 +92,8 @@ impl Db {
             s.bytes_parts += p.meta.bytes_total;
         }
         s.head_samples = head_rows as u64;
-        s.bytes_series_log = file_len(&inner.dir.join("series.log"));
+        s.bytes_series_log = file_len(&inner.dir.join("series.log"))
+            + file_len(&inner.dir.join(crate::series_snapshot::FILE));
         s.bytes_wal = std::fs::read_dir(inner.dir.join("wal"))
             .map(|rd| {
                 rd.filter_map(|e| e.ok()?.metadata().ok())

@@ -128,6 +128,17 @@ impl FramedFile {
         Ok(())
     }
 
+    /// Empties the file (and syncs).
+    pub fn truncate_all(&mut self, sync: bool) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.len = 0;
+        if sync {
+            self.file.sync_all()?;
+        }
+        Ok(())
+    }
+
     /// `fdatasync`.
     pub fn sync(&self) -> io::Result<()> {
         self.file.sync_data()

@@ -140,6 +140,9 @@ fn sigkill_never_loses_acknowledged_batches() {
         let mut child = Command::new(exe)
             .arg(dir.path())
             .arg(next.to_string())
+            // Tiny buffers make every commit race a flush or merge; large
+            // ones leave the data in the WAL and head until the timer.
+            .arg([300u64, 700, 5_000, 100_000][(rng.next() % 4) as usize].to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -350,3 +350,216 @@ fn second_open_of_same_dir_is_refused() {
         Err(lookout_tsdb::DbError::Locked(_))
     ));
 }
+
+fn newest_wal_segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut segs: Vec<_> = std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
+        .collect();
+    segs.sort();
+    segs.pop().expect("a non-empty WAL segment")
+}
+
+#[test]
+fn torn_or_corrupt_wal_tail_is_cut_off_not_fatal() {
+    let src = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(src.path(), Options::for_tests()).unwrap();
+        load(&db, 10, 5);
+        std::mem::forget(db); // crash: no flush, no close
+    }
+    // Torn tail: half a frame after the last commit.
+    let torn = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), torn.path());
+    let seg = newest_wal_segment(torn.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let good_len = bytes.len();
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Db::open(torn.path(), Options::for_tests()).unwrap();
+    check_loaded(&db, 10, 5);
+    // The garbage was cut off on open.
+    assert_eq!(std::fs::metadata(&seg).unwrap().len() as usize, good_len);
+    db.close().unwrap();
+    let db = Db::open(torn.path(), Options::for_tests()).unwrap();
+    check_loaded(&db, 10, 5);
+    db.close().unwrap();
+    // Corrupt last record: that commit (t = 4) is dropped as a whole.
+    let bad = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), bad.path());
+    let seg = newest_wal_segment(bad.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Db::open(bad.path(), Options::for_tests()).unwrap();
+    check_loaded(&db, 10, 4);
+    // Appending continues normally after the repair.
+    load_more(&db, 10, 4, 3);
+    check_loaded(&db, 10, 7);
+}
+
+#[test]
+fn retention_by_time_and_size_drops_whole_days() {
+    let day = 86_400_000i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        retention: Some(std::time::Duration::from_secs(3 * 86_400)),
+        ..Options::for_tests()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let l = ls(&[("__name__", "r")]);
+    let mut app = db.appender();
+    for t in [now - 10 * day, now - 5 * day, now - day, now] {
+        app.append(&l, t, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    db.flush().unwrap();
+    assert_eq!(db.stats().days, 4);
+    assert_eq!(db.apply_retention().unwrap(), 2);
+    let got = select(&db, &[Matcher::equal("__name__", "r")], &all());
+    let ts: Vec<i64> = got[0].floats.iter().map(|s| s.t).collect();
+    assert_eq!(ts, vec![now - day, now]);
+    db.close().unwrap();
+
+    // Size: three days of data, a limit that fits about one and a half.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    for d in 0..3i64 {
+        let mut app = db.appender();
+        for s in 0..200 {
+            let l = ls(&[("__name__", "sz"), ("s", &s.to_string())]);
+            for i in 0..50i64 {
+                app.append(
+                    &l,
+                    d * day + i * 1000,
+                    ((s * 31 + i * 7) % 1000) as f64 / 3.0,
+                )
+                .unwrap();
+            }
+        }
+        app.commit().unwrap();
+    }
+    db.flush().unwrap();
+    let per_day = db.stats().bytes_parts / 3;
+    db.close().unwrap();
+    let opts = Options {
+        retention_bytes: Some(per_day * 3 / 2),
+        ..Options::for_tests()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(db.apply_retention().unwrap(), 2);
+    let got = select(&db, &[Matcher::equal("s", "7")], &all());
+    assert!(got[0].floats.iter().all(|s| s.t >= 2 * day));
+    assert_eq!(got[0].floats.len(), 50);
+}
+
+#[test]
+fn concurrent_writers_and_readers_with_background_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        retention: None,
+        head_max_rows: 2_000,
+        head_flush_interval: std::time::Duration::from_millis(20),
+        merge_min_parts: 3,
+        final_merge_delay: std::time::Duration::from_secs(0),
+        fsync: lookout_tsdb::FsyncPolicy::Interval(std::time::Duration::from_millis(10)),
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let writers = 4;
+    let steps = 300i64;
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let db = &db;
+            s.spawn(move || {
+                for t in 0..steps {
+                    let mut app = db.appender();
+                    for i in 0..10 {
+                        let l = ls(&[
+                            ("__name__", "c"),
+                            ("w", &w.to_string()),
+                            ("i", &i.to_string()),
+                        ]);
+                        app.append(&l, t * 1000, (t * 10 + i) as f64).unwrap();
+                    }
+                    app.commit().unwrap();
+                }
+            });
+        }
+        let db = &db;
+        s.spawn(move || {
+            for _ in 0..50 {
+                for series in select(db, &[Matcher::equal("__name__", "c")], &all()) {
+                    // Every series is internally consistent at any moment:
+                    // a gap-free prefix of its samples.
+                    for (k, f) in series.floats.iter().enumerate() {
+                        assert_eq!(f.t, k as i64 * 1000, "{}", series.labels);
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+    });
+    let got = select(&db, &[Matcher::equal("__name__", "c")], &all());
+    assert_eq!(got.len(), writers * 10);
+    for series in &got {
+        assert_eq!(series.floats.len() as i64, steps);
+        let i: i64 = series.labels.get("i").unwrap().parse().unwrap();
+        for (t, f) in series.floats.iter().enumerate() {
+            assert_eq!(f.v, (t as i64 * 10 + i) as f64);
+        }
+    }
+    assert!(db.stats().flushes_since_open > 0);
+    db.close().unwrap();
+}
+
+#[test]
+fn unreadable_part_is_quarantined_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    let a = ls(&[("__name__", "a")]);
+    let mut app = db.appender();
+    app.append(&a, 1, 1.0).unwrap();
+    app.append(&a, 86_400_000 * 3, 2.0).unwrap();
+    app.commit().unwrap();
+    db.close().unwrap();
+    // Damage the part of day 0 (its trailer).
+    let day0 = dir.path().join("parts").join("0");
+    let part = std::fs::read_dir(&day0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&part).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xff;
+    std::fs::write(&part, &bytes).unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    let got = select(&db, &[Matcher::equal("__name__", "a")], &all());
+    let ts: Vec<i64> = got[0].floats.iter().map(|s| s.t).collect();
+    assert_eq!(ts, vec![86_400_000 * 3]);
+    assert!(part.with_extension("part.corrupt").exists());
+}
+
+#[test]
+fn inverted_time_range_selects_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    load(&db, 3, 3);
+    db.flush().unwrap();
+    let hints = SelectHints {
+        mint: 10_000,
+        maxt: 0,
+        ..Default::default()
+    };
+    assert!(select(&db, &[Matcher::equal("job", "j")], &hints).is_empty());
+    assert!(db.label_names(&[], 5, 1).unwrap().is_empty());
+    assert!(db.label_values("job", &[], 5, 1).unwrap().is_empty());
+}

@@ -11,9 +11,10 @@ use std::time::Duration;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(dir), Some(start)) = (args.next(), args.next()) else {
-        eprintln!("usage: tsdb-crash-writer DIR START_BATCH");
+        eprintln!("usage: tsdb-crash-writer DIR START_BATCH [HEAD_MAX_ROWS]");
         std::process::exit(2);
     };
+    let head_max_rows = args.next().and_then(|s| s.parse().ok()).unwrap_or(700);
     let Ok(start) = start.parse::<u64>() else {
         eprintln!("START_BATCH must be a number");
         std::process::exit(2);
@@ -22,7 +23,7 @@ fn main() {
     let opts = Options {
         retention: None,
         fsync: FsyncPolicy::Interval(Duration::from_millis(20)),
-        head_max_rows: 700,
+        head_max_rows,
         head_flush_interval: Duration::from_millis(50),
         merge_min_parts: 4,
         final_merge_delay: Duration::from_secs(0),

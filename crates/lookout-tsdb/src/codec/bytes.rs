@@ -197,6 +197,34 @@ pub fn unpack_bits(
     } else {
         (1u64 << width) - 1
     };
+    if width <= 56 {
+        // Fast path: one unaligned 8-byte load per value while 8 bytes
+        // remain, a byte-wise loop for the tail.
+        let mut bitpos = 0usize;
+        let mut done = 0usize;
+        while done < n && bitpos / 8 + 8 <= src.len() {
+            let at = bitpos / 8;
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&src[at..at + 8]);
+            out.push((u64::from_le_bytes(w) >> (bitpos % 8)) & mask);
+            bitpos += width as usize;
+            done += 1;
+        }
+        for _ in done..n {
+            let mut v = 0u64;
+            let mut got = 0usize;
+            while got < width as usize {
+                let at = (bitpos + got) / 8;
+                let shift = (bitpos + got) % 8;
+                let b = u64::from(*src.get(at).ok_or(CodecError::Truncated)?) >> shift;
+                v |= b << got;
+                got += 8 - shift;
+            }
+            out.push(v & mask);
+            bitpos += width as usize;
+        }
+        return Ok(nbytes);
+    }
     let mut acc: u128 = 0;
     let mut acc_bits = 0u32;
     let mut bytes = src.iter();

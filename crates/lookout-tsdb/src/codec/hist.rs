@@ -118,7 +118,7 @@ pub fn encode(hs: &[&FloatHistogram], out: &mut Vec<u8>) {
         put_histogram(&mut plain, h);
     }
     if plain.len() >= 128 {
-        if let Ok(z) = zstd::bulk::compress(&plain, 3) {
+        if let Ok(z) = crate::codec::zstd_ctx::compress(&plain, 3) {
             if z.len() + 8 < plain.len() {
                 out.push(ZSTD);
                 put_uvarint(out, plain.len() as u64);
@@ -148,7 +148,7 @@ pub fn decode(
             let plain_len = r.len(MAX_PLAIN_LEN)?;
             let zlen = r.len(r.remaining())?;
             let z = r.bytes(zlen)?;
-            let plain = zstd::bulk::decompress(z, plain_len)
+            let plain = crate::codec::zstd_ctx::decompress(z, plain_len)
                 .map_err(|_| CodecError::Corrupt("histogram zstd frame"))?;
             let mut pr = Reader::new(&plain);
             for _ in 0..n {

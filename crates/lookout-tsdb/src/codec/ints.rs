@@ -199,7 +199,12 @@ fn decode_packed(r: &mut Reader<'_>, n: usize, out: &mut Vec<i64>) -> Result<(),
     out.reserve(n);
     out.push(v0);
     let mut v = v0;
-    if order == 1 {
+    if order == 1 && g == 1 {
+        for u in us {
+            v = v.wrapping_add(min.wrapping_add(u as i64));
+            out.push(v);
+        }
+    } else if order == 1 {
         for u in us {
             v = v.wrapping_add(min.wrapping_add(u.wrapping_mul(g) as i64));
             out.push(v);

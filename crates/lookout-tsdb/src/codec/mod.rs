@@ -6,6 +6,7 @@ pub mod bytes;
 pub mod floats;
 pub mod hist;
 pub mod ints;
+pub mod zstd_ctx;
 
 pub use ints::Effort;
 

@@ -1,5 +1,9 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod tsdb;
+pub mod tsdb_export;
+pub mod tsdb_import;
+
 use std::process::ExitCode;
 
 mod promql;
@@ -12,6 +16,9 @@ pub enum Command {
     /// PromQL tools.
     #[command(subcommand)]
     Promql(promql::PromqlCommand),
+    /// Native metrics store tools (stats, compact, bench, import, export).
+    #[command(subcommand)]
+    Tsdb(tsdb::TsdbCommand),
 }
 
 /// Runs one subcommand.
@@ -22,5 +29,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Promql(c) => promql::run(c),
+        Command::Tsdb(c) => tsdb::run(c),
     }
 }
