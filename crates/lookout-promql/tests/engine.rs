@@ -177,3 +177,21 @@ fn many_to_many_error_text() {
     assert_eq!(v.len(), 2);
     assert!(v.iter().all(|x| x.value == SampleValue::Float(2.0)));
 }
+
+#[test]
+fn deeply_nested_query_does_not_overflow_the_stack() {
+    let s = store(1);
+    let depth = 2000;
+    let q = format!("{}metric_total{}", "(".repeat(depth), ")".repeat(depth));
+    let r = engine().instant_query(&s, &q, 3_600_000, None).unwrap();
+    assert_eq!(r.value.type_name(), "vector");
+    let q = format!(
+        "{}1",
+        "-".repeat(depth)
+            .chars()
+            .map(|c| format!("{c}("))
+            .collect::<String>()
+    ) + &")".repeat(depth);
+    let r = engine().instant_query(&s, &q, 0, None).unwrap();
+    assert_eq!(r.value, Value::Scalar { t: 0, v: 1.0 });
+}

@@ -180,9 +180,13 @@ impl Inner {
             return Err(e);
         }
         let _ = KIND_FLOAT;
+        w.set_sync(self.durable());
         w.finish(&path, lo, hi)
             .map_err(io_err("finishing merged part"))?;
-        layout::sync_dir(&layout::day_dir(&self.dir, day)).map_err(io_err("syncing day dir"))?;
+        if self.durable() {
+            layout::sync_dir(&layout::day_dir(&self.dir, day))
+                .map_err(io_err("syncing day dir"))?;
+        }
         Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))
     }
 

@@ -247,11 +247,21 @@ impl Db {
         for (day, list) in found {
             let mut v = Vec::with_capacity(list.len());
             for fp in list {
-                let p = Part::open(&fp.path).map_err(|e| DbError::Corrupt(e.to_string()))?;
                 max_seq = max_seq.max(fp.hi);
-                v.push(Arc::new(p));
+                match Part::open(&fp.path) {
+                    Ok(p) => v.push(Arc::new(p)),
+                    Err(e) => {
+                        // Keep serving the rest instead of refusing to start;
+                        // the file stays next to the data for inspection.
+                        let aside = fp.path.with_extension("part.corrupt");
+                        tracing::error!(error = %e, moved_to = %aside.display(), "quarantining unreadable part");
+                        let _ = fs::rename(&fp.path, &aside);
+                    }
+                }
             }
-            parts.days.insert(day, v);
+            if !v.is_empty() {
+                parts.days.insert(day, v);
+            }
         }
 
         // Newest timestamps: headers of the two newest days (older samples
@@ -261,9 +271,13 @@ impl Db {
         for parts_of_day in parts.days.values().rev().take(2) {
             for p in parts_of_day {
                 for gi in 0..p.granules.len() {
-                    let g = p
-                        .read_granule(gi)
-                        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    let g = match p.read_granule(gi) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            tracing::error!(error = %e, "skipping unreadable granule while restoring series state");
+                            continue;
+                        }
+                    };
                     for b in &g.blocks {
                         if registry.contains(b.sid) {
                             state.restore(b.sid, b.max_t);
@@ -349,7 +363,9 @@ impl Db {
         let wal_segment = segments.last().map_or(ckpt.wal_start.max(1), |s| s + 1);
         let wal = FramedFile::open_append(&wal::segment_path(&wal_dir, wal_segment), 0)
             .map_err(io_err("creating WAL segment"))?;
-        layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        if opts.fsync != FsyncPolicy::Never {
+            layout::sync_dir(&wal_dir).map_err(io_err("syncing WAL dir"))?;
+        }
 
         let head = Head {
             state,
@@ -572,16 +588,21 @@ impl Inner {
         }
         // Holding the registry write lock keeps new series out meanwhile.
         let reg = self.registry.write();
-        let len = crate::series_snapshot::write(&self.dir, &reg)
+        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())
             .map_err(io_err("writing series.snap"))?;
         let mut l = self.series_log.lock();
         l.pending.clear();
         l.file
-            .truncate_all()
+            .truncate_all(self.durable())
             .map_err(io_err("emptying series.log"))?;
         self.series_pending.store(false, Ordering::Release);
         self.snap_bytes.store(len, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Whether anything is fsynced: every policy but `Never`.
+    pub(crate) fn durable(&self) -> bool {
+        self.opts.fsync != FsyncPolicy::Never
     }
 
     fn write_series_pending(&self) -> std::io::Result<()> {
@@ -593,7 +614,7 @@ impl Inner {
     }
 
     pub(crate) fn sync_wal(&self) -> std::io::Result<()> {
-        if !self.wal_dirty.swap(false, Ordering::AcqRel) {
+        if !self.durable() || !self.wal_dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         // Series before samples: a synced sample must never name an unsynced series.
@@ -812,19 +833,25 @@ impl Inner {
             {
                 let mut l = self.series_log.lock();
                 l.write_pending().map_err(io_err("writing series.log"))?;
-                l.file.sync().map_err(io_err("syncing series.log"))?;
+                if self.durable() {
+                    l.file.sync().map_err(io_err("syncing series.log"))?;
+                }
             }
-            for day in new_parts.iter().map(|(d, _)| *d) {
+            for day in new_parts.iter().map(|(d, _)| *d).filter(|_| self.durable()) {
                 layout::sync_dir(&layout::day_dir(&self.dir, day))
                     .map_err(io_err("syncing part dir"))?;
             }
-            layout::sync_dir(&layout::parts_dir(&self.dir)).map_err(io_err("syncing parts dir"))?;
+            if self.durable() {
+                layout::sync_dir(&layout::parts_dir(&self.dir))
+                    .map_err(io_err("syncing parts dir"))?;
+            }
             layout::write_checkpoint(
                 &self.dir,
                 Checkpoint {
                     flush_seq: fz.seq,
                     wal_start: fz.wal_segment + 1,
                 },
+                self.durable(),
             )
             .map_err(io_err("writing checkpoint"))?;
             {
@@ -910,6 +937,7 @@ impl Inner {
                 w.abort();
                 return Err(io_err("writing part")(e));
             }
+            w.set_sync(self.durable());
             w.finish(&path, fz.seq, fz.seq)
                 .map_err(io_err("finishing part"))?;
             let p = Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))?;

@@ -14,7 +14,10 @@ pub enum FsyncPolicy {
     /// interval when they changed (group commit; at most this much is lost
     /// on power loss).
     Interval(Duration),
-    /// Never sync the WAL explicitly (parts are still fsynced when written).
+    /// Never fsync anything (WAL, parts, checkpoint, directories). Still
+    /// safe against a killed process (the page cache keeps every `write()`),
+    /// not against power loss; for tests and throwaway stores, where it makes
+    /// open + close take about a millisecond.
     Never,
 }
 

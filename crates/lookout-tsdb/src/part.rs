@@ -40,6 +40,10 @@ const END_MAGIC: &[u8; 8] = b"LKOUTEND";
 const TRAILER: usize = 32;
 const FORMAT_VERSION: u64 = 1;
 
+/// No block holds more samples than this (writers cut at `max_block_samples`,
+/// far below); bounds allocations when decoding a damaged part.
+pub const MAX_BLOCK_SAMPLES: u32 = 1 << 24;
+
 /// Blocks per granule.
 pub const GRANULE_BLOCKS: usize = 512;
 /// Data bytes after which a granule is closed early.
@@ -439,8 +443,8 @@ fn decode_index(b: &[u8], g: &GranuleRef, data_len: usize) -> Result<Vec<BlockMe
         };
         let kind = r.u8()?;
         let count = u32::try_from(r.uvarint()?).map_err(|_| CodecError::Corrupt("count"))?;
-        if count == 0 {
-            return Err(CodecError::Corrupt("empty block"));
+        if count == 0 || count > MAX_BLOCK_SAMPLES {
+            return Err(CodecError::Corrupt("block sample count out of range"));
         }
         min_t = min_t.wrapping_add(r.varint()?);
         let max_t = min_t.wrapping_add(r.varint()?);
@@ -488,6 +492,7 @@ pub struct PartWriter {
     g_data: Vec<u8>,
     g_ts: HashMap<(u64, u32), (u32, u32)>,
     scratch: Vec<u8>,
+    sync: bool,
 }
 
 impl PartWriter {
@@ -502,7 +507,7 @@ impl PartWriter {
             out,
             written: MAGIC.len() as u64,
             effort,
-            max_block: max_block.max(1),
+            max_block: max_block.clamp(1, MAX_BLOCK_SAMPLES as usize),
             meta: PartMeta {
                 level,
                 compact: matches!(effort, Effort::Compact(_)),
@@ -517,7 +522,13 @@ impl PartWriter {
             g_data: Vec::new(),
             g_ts: HashMap::new(),
             scratch: Vec::new(),
+            sync: true,
         })
+    }
+
+    /// Whether `finish` fsyncs the file (default true; off for throwaway stores).
+    pub fn set_sync(&mut self, sync: bool) {
+        self.sync = sync;
     }
 
     fn note_series(&mut self, sid: SeriesId) {
@@ -719,7 +730,9 @@ impl PartWriter {
         self.out.write_all(&t)?;
         self.written += (tail.len() + TRAILER) as u64;
         let f = self.out.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        if self.sync {
+            f.sync_all()?;
+        }
         drop(f);
         std::fs::rename(&self.tmp_path, path)?;
         self.meta.bytes_total = self.written;

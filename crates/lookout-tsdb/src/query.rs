@@ -138,8 +138,11 @@ impl Inner {
         maxt: i64,
         need: Need,
     ) -> Result<HashMap<SeriesId, Acc>, StorageError> {
-        let snap = self.snapshot(sids, mint, maxt);
         let mut acc: HashMap<SeriesId, Acc> = HashMap::new();
+        if mint > maxt {
+            return Ok(acc);
+        }
+        let snap = self.snapshot(sids, mint, maxt);
         for (_, parts) in snap.parts.days.range(day_of(mint)..=day_of(maxt)) {
             for p in parts {
                 gather_part(p, sids, mint, maxt, need, &mut acc)?;

@@ -46,7 +46,7 @@ impl<W: Write> Write for CrcWriter<W> {
 
 /// Writes every series of `reg` to `<dir>/series.snap` atomically; returns
 /// the file size.
-pub fn write(dir: &Path, reg: &Registry) -> io::Result<u64> {
+pub fn write(dir: &Path, reg: &Registry, sync: bool) -> io::Result<u64> {
     let tmp = dir.join("series.snap.tmp");
     let mut f = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
     f.write_all(MAGIC)?;
@@ -73,11 +73,15 @@ pub fn write(dir: &Path, reg: &Registry) -> io::Result<u64> {
     f.write_all(&crc.to_le_bytes())?;
     f.write_all(END)?;
     let f = f.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     let len = f.metadata()?.len();
     drop(f);
     fs::rename(&tmp, dir.join(FILE))?;
-    crate::layout::sync_dir(dir)?;
+    if sync {
+        crate::layout::sync_dir(dir)?;
+    }
     Ok(len)
 }
 
@@ -148,7 +152,7 @@ mod tests {
             ]))
             .unwrap();
         }
-        write(d.path(), &reg).unwrap();
+        write(d.path(), &reg, true).unwrap();
         let mut back = Registry::new();
         load(d.path(), &mut back).unwrap();
         assert_eq!(back.len(), 1000);

@@ -129,11 +129,14 @@ impl FramedFile {
     }
 
     /// Empties the file (and syncs).
-    pub fn truncate_all(&mut self) -> io::Result<()> {
+    pub fn truncate_all(&mut self, sync: bool) -> io::Result<()> {
         self.file.set_len(0)?;
         self.file.seek(SeekFrom::Start(0))?;
         self.len = 0;
-        self.file.sync_all()
+        if sync {
+            self.file.sync_all()?;
+        }
+        Ok(())
     }
 
     /// `fdatasync`.

@@ -518,3 +518,48 @@ fn concurrent_writers_and_readers_with_background_work() {
     assert!(db.stats().flushes_since_open > 0);
     db.close().unwrap();
 }
+
+#[test]
+fn unreadable_part_is_quarantined_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    let a = ls(&[("__name__", "a")]);
+    let mut app = db.appender();
+    app.append(&a, 1, 1.0).unwrap();
+    app.append(&a, 86_400_000 * 3, 2.0).unwrap();
+    app.commit().unwrap();
+    db.close().unwrap();
+    // Damage the part of day 0 (its trailer).
+    let day0 = dir.path().join("parts").join("0");
+    let part = std::fs::read_dir(&day0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&part).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xff;
+    std::fs::write(&part, &bytes).unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    let got = select(&db, &[Matcher::equal("__name__", "a")], &all());
+    let ts: Vec<i64> = got[0].floats.iter().map(|s| s.t).collect();
+    assert_eq!(ts, vec![86_400_000 * 3]);
+    assert!(part.with_extension("part.corrupt").exists());
+}
+
+#[test]
+fn inverted_time_range_selects_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    load(&db, 3, 3);
+    db.flush().unwrap();
+    let hints = SelectHints {
+        mint: 10_000,
+        maxt: 0,
+        ..Default::default()
+    };
+    assert!(select(&db, &[Matcher::equal("job", "j")], &hints).is_empty());
+    assert!(db.label_names(&[], 5, 1).unwrap().is_empty());
+    assert!(db.label_values("job", &[], 5, 1).unwrap().is_empty());
+}

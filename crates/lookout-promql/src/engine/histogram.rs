@@ -146,14 +146,17 @@ pub fn positive_bounds(h: &FloatHistogram, idx: i32) -> (f64, f64) {
         };
         return (lower, upper);
     }
-    (exp_bound(idx - 1, h.schema), exp_bound(idx, h.schema))
+    (
+        exp_bound(idx.saturating_sub(1), h.schema),
+        exp_bound(idx, h.schema),
+    )
 }
 
 /// Index of the bucket at `target` schema that contains bucket `idx` at
 /// `origin` schema (origin >= target).
 pub fn reduce_index(idx: i32, origin: i32, target: i32) -> i32 {
     let d = (origin - target).clamp(0, 31) as u32;
-    ((idx - 1) >> d) + 1
+    (idx.saturating_sub(1) >> d).saturating_add(1)
 }
 
 fn reduce_pairs(pairs: &[(i32, f64)], origin: i32, target: i32) -> Vec<(i32, f64)> {
@@ -277,7 +280,7 @@ pub fn widen_zero_bucket(h: &mut FloatHistogram, threshold: f64) {
         for pairs in [&mut pos, &mut neg] {
             let mut keep = Vec::with_capacity(pairs.len());
             for &(i, c) in pairs.iter() {
-                let lower = exp_bound(i - 1, h.schema);
+                let lower = exp_bound(i.saturating_sub(1), h.schema);
                 let upper = exp_bound(i, h.schema);
                 if lower < thr {
                     h.zero_count += c;
@@ -537,7 +540,7 @@ pub fn all_buckets(h: &FloatHistogram) -> Vec<Bucket> {
         for &(i, c) in neg.iter().rev() {
             out.push(Bucket {
                 lower: -exp_bound(i, h.schema),
-                upper: -exp_bound(i - 1, h.schema),
+                upper: -exp_bound(i.saturating_sub(1), h.schema),
                 count: c,
             });
         }

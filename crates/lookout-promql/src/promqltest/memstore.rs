@@ -37,18 +37,12 @@ impl Querier for MemStore {
             if !matches_all(matchers, l) {
                 continue;
             }
-            let floats: Vec<FloatSample> = s
-                .floats
-                .iter()
-                .filter(|x| x.t >= hints.mint && x.t <= hints.maxt)
-                .copied()
-                .collect();
-            let histograms: Vec<HistogramSample> = s
-                .histograms
-                .iter()
-                .filter(|x| x.t >= hints.mint && x.t <= hints.maxt)
-                .cloned()
-                .collect();
+            let f_lo = s.floats.partition_point(|x| x.t < hints.mint);
+            let f_hi = s.floats.partition_point(|x| x.t <= hints.maxt);
+            let floats: Vec<FloatSample> = s.floats[f_lo..f_hi.max(f_lo)].to_vec();
+            let h_lo = s.histograms.partition_point(|x| x.t < hints.mint);
+            let h_hi = s.histograms.partition_point(|x| x.t <= hints.maxt);
+            let histograms: Vec<HistogramSample> = s.histograms[h_lo..h_hi.max(h_lo)].to_vec();
             if floats.is_empty() && histograms.is_empty() {
                 continue;
             }

@@ -8,9 +8,7 @@ use lookout_model::storage::{Appendable, Querier};
 use lookout_model::{FloatHistogram, Labels, LabelsBuilder, METRIC_NAME, STALE_NAN};
 
 use super::compare::{float_equal, histogram_equal, histogram_text};
-use super::script::{
-    expected_points, parse_script, Command, EvalCmd, EvalKind, Expected, LoadCmd, TextMatch,
-};
+use super::script::{expected_points, parse_script, Command, EvalCmd, EvalKind, Expected, LoadCmd};
 use super::series::SeqValue;
 use crate::engine::{AnnotationKind, Engine, QueryResult, SampleValue, Value};
 use crate::parser::{self, AtModifier, Expr};
@@ -458,21 +456,11 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 /// into subqueries (as upstream's runner does).
 fn add_at(e: &mut Expr, t: i64) {
     match e {
-        Expr::VectorSelector(vs) => {
-            if vs.at.is_none() {
-                vs.at = Some(AtModifier::Timestamp(t));
-            }
+        Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = Some(AtModifier::Timestamp(t)),
+        Expr::MatrixSelector(ms) if ms.selector.at.is_none() => {
+            ms.selector.at = Some(AtModifier::Timestamp(t))
         }
-        Expr::MatrixSelector(ms) => {
-            if ms.selector.at.is_none() {
-                ms.selector.at = Some(AtModifier::Timestamp(t));
-            }
-        }
-        Expr::Subquery(s) => {
-            if s.at.is_none() {
-                s.at = Some(AtModifier::Timestamp(t));
-            }
-        }
+        Expr::Subquery(s) if s.at.is_none() => s.at = Some(AtModifier::Timestamp(t)),
         Expr::Paren(p) => add_at(&mut p.expr, t),
         Expr::StepInvariant(s) => add_at(&mut s.expr, t),
         Expr::Unary(u) => add_at(&mut u.expr, t),

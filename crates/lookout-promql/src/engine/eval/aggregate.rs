@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use hashbrown::HashMap;
-use lookout_model::{FloatHistogram, Labels, LabelsBuilder, METRIC_NAME};
+use lookout_model::{Labels, LabelsBuilder, METRIC_NAME};
 
 use super::hist_acc::HistAcc;
 use super::*;
 use crate::engine::annotations::go_float_g;
-use crate::engine::histogram as hist;
 
 /// Neumaier-compensated summation step (as upstream's `kahanSumInc`).
 pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
@@ -224,15 +223,11 @@ impl Evaluator<'_> {
                                     acc.fc = c2;
                                 }
                                 AggregateOp::Avg => avg_add(acc, f),
-                                AggregateOp::Min => {
-                                    if first || acc.fval > f || acc.fval.is_nan() {
-                                        acc.fval = f;
-                                    }
+                                AggregateOp::Min if first || acc.fval > f || acc.fval.is_nan() => {
+                                    acc.fval = f;
                                 }
-                                AggregateOp::Max => {
-                                    if first || acc.fval < f || acc.fval.is_nan() {
-                                        acc.fval = f;
-                                    }
+                                AggregateOp::Max if first || acc.fval < f || acc.fval.is_nan() => {
+                                    acc.fval = f;
                                 }
                                 AggregateOp::Stddev | AggregateOp::Stdvar => {
                                     let cnt = (acc.n + 1) as f64;
@@ -649,32 +644,29 @@ pub(crate) fn group_labels(l: &Labels, grouping: &[String], without: bool) -> La
     }
 }
 
+/// Go's `%q` of raw bytes: invalid UTF-8 bytes become `\xNN`.
 fn go_quote_bytes(b: &[u8]) -> String {
     let mut out = String::from("\"");
-    let mut i = 0;
-    while i < b.len() {
-        match std::str::from_utf8(&b[i..]) {
-            Ok(s) => {
-                out.push_str(
-                    &crate::engine::annotations::go_quote(s)[1..s.len()
-                        + 1
-                        + (crate::engine::annotations::go_quote(s).len() - s.len() - 2)],
-                );
-                break;
-            }
+    let mut rest = b;
+    while !rest.is_empty() {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(s) => (s, None),
             Err(e) => {
-                let valid = e.valid_up_to();
-                if valid > 0 {
-                    let s = std::str::from_utf8(&b[i..i + valid]).unwrap_or("");
-                    let q = crate::engine::annotations::go_quote(s);
-                    out.push_str(&q[1..q.len() - 1]);
-                }
-                i += valid;
-                if let Some(&bad) = b.get(i) {
-                    out.push_str(&format!("\\x{bad:02x}"));
-                    i += 1;
-                }
+                let v = e.valid_up_to();
+                (
+                    std::str::from_utf8(&rest[..v]).unwrap_or(""),
+                    rest.get(v).copied(),
+                )
             }
+        };
+        let q = crate::engine::annotations::go_quote(valid);
+        out.push_str(&q[1..q.len() - 1]);
+        match bad {
+            Some(x) => {
+                out.push_str(&format!("\\x{x:02x}"));
+                rest = &rest[valid.len() + 1..];
+            }
+            None => break,
         }
     }
     out.push('"');

@@ -169,7 +169,7 @@ impl Evaluator<'_> {
                         }
                         Err(_) => {
                             self.annos.warn(
-                                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name \"\"".to_string(),
+                                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name \"\"",
                                 pos,
                             );
                             ElemRes::Skip

@@ -197,7 +197,7 @@ impl HistAcc {
             for map in [&mut self.pos, &mut self.neg] {
                 let keys: Vec<i32> = map.keys().copied().collect();
                 for i in keys {
-                    let lower = hist::exp_bound(i - 1, self.meta.schema);
+                    let lower = hist::exp_bound(i.saturating_sub(1), self.meta.schema);
                     let upper = hist::exp_bound(i, self.meta.schema);
                     if lower < thr {
                         if let Some(a) = map.remove(&i) {

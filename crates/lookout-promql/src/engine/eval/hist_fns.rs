@@ -481,7 +481,7 @@ pub(crate) fn trim(h: &FloatHistogram, cutoff: f64, keep_below: bool) -> FloatHi
             let (lower, upper) = if negative {
                 (
                     -hist::exp_bound(i, h.schema),
-                    -hist::exp_bound(i - 1, h.schema),
+                    -hist::exp_bound(i.saturating_sub(1), h.schema),
                 )
             } else {
                 hist::positive_bounds(h, i)
@@ -743,7 +743,9 @@ impl Evaluator<'_> {
 
         // Classic buckets: group float series by labels without `le`.
         let mut groups: HashMap<Labels, usize> = HashMap::new();
-        let mut classic: Vec<(Labels, bool, Vec<(f64, usize)>)> = Vec::new();
+        // (labels without `le`, any member drops its name, (bound, series)).
+        type ClassicGroup = (Labels, bool, Vec<(f64, usize)>);
+        let mut classic: Vec<ClassicGroup> = Vec::new();
         let mut native: Vec<usize> = Vec::new();
         for (i, s) in input.iter().enumerate() {
             let has_float = s.pts.iter().any(|p| matches!(p.v, V::F(_)));
@@ -819,8 +821,7 @@ impl Evaluator<'_> {
                 }
             }
         }
-        for (qi, label_q) in (0..n_q).map(|qi| (qi, ())) {
-            let _ = label_q;
+        for qi in 0..n_q {
             // classic groups
             for (gi, (labels, drop, members)) in classic.iter().enumerate() {
                 // per step buckets

@@ -202,8 +202,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates `e` over `grid`.
+    /// Evaluates `e` over `grid`. The stack grows on demand so deeply
+    /// nested queries cannot overflow it.
     pub fn eval(&mut self, e: &Expr, grid: Grid) -> Result<Val> {
+        stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.eval_node(e, grid))
+    }
+
+    fn eval_node(&mut self, e: &Expr, grid: Grid) -> Result<Val> {
         self.check()?;
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.value; grid.len()])),
@@ -303,12 +308,15 @@ impl<'a> Evaluator<'a> {
         let at = self.resolve_at(&vs.at);
         let lookback = self.opts.lookback_delta;
         let (first, last) = match at {
-            Some(a) => (a - offset, a - offset),
-            None => (grid.start - offset, grid.end - offset),
+            Some(a) => (a.saturating_sub(offset), a.saturating_sub(offset)),
+            None => (
+                grid.start.saturating_sub(offset),
+                grid.end.saturating_sub(offset),
+            ),
         };
         let hints = SelectHints {
-            mint: first - lookback + 1,
-            maxt: last + if vs.smoothed { lookback } else { 0 },
+            mint: first.saturating_sub(lookback).saturating_add(1),
+            maxt: last.saturating_add(if vs.smoothed { lookback } else { 0 }),
             ..Default::default()
         };
         let set = self.q.select(&vs.matchers, &hints)?;
@@ -431,14 +439,20 @@ impl<'a> Evaluator<'a> {
         let offset = self.offset_ms(&vs.offset)?;
         let at = self.resolve_at(&vs.at);
         let (first, last) = match at {
-            Some(a) => (a - offset, a - offset),
-            None => (grid.start - offset, grid.end - offset),
+            Some(a) => (a.saturating_sub(offset), a.saturating_sub(offset)),
+            None => (
+                grid.start.saturating_sub(offset),
+                grid.end.saturating_sub(offset),
+            ),
         };
         let extended = vs.anchored || vs.smoothed;
         let lookback = self.opts.lookback_delta;
         let hints = SelectHints {
-            mint: first - range + 1 - if extended { lookback } else { 0 },
-            maxt: last + if vs.smoothed { lookback } else { 0 },
+            mint: first
+                .saturating_sub(range)
+                .saturating_add(1)
+                .saturating_sub(if extended { lookback } else { 0 }),
+            maxt: last.saturating_add(if vs.smoothed { lookback } else { 0 }),
             ..Default::default()
         };
         let set = self.q.select(&vs.matchers, &hints)?;
@@ -477,9 +491,6 @@ impl<'a> Evaluator<'a> {
             at,
             anchored: vs.anchored,
             smoothed: vs.smoothed,
-            subquery: false,
-            pos: ms.pos,
-            selector_name: vs.name.clone(),
         })
     }
 
@@ -497,10 +508,13 @@ impl<'a> Evaluator<'a> {
             )));
         }
         let (first, last) = match at {
-            Some(a) => (a - offset, a - offset),
-            None => (grid.start - offset, grid.end - offset),
+            Some(a) => (a.saturating_sub(offset), a.saturating_sub(offset)),
+            None => (
+                grid.start.saturating_sub(offset),
+                grid.end.saturating_sub(offset),
+            ),
         };
-        let s = first - range;
+        let s = first.saturating_sub(range);
         // Go's truncating division, as upstream aligns the inner start.
         let mut inner_start = step * (s / step);
         if inner_start <= s {
@@ -553,9 +567,6 @@ impl<'a> Evaluator<'a> {
             at,
             anchored: false,
             smoothed: false,
-            subquery: true,
-            pos: sq.pos,
-            selector_name: None,
         })
     }
 
@@ -626,10 +637,12 @@ impl<'a> Evaluator<'a> {
 
 /// Merges series with identical labels; overlapping steps are an error.
 pub(crate) fn merge_same_labels(vs: &mut Vec<SeriesV>) -> Result<()> {
-    let mut idx: hashbrown::HashMap<Labels, usize> = hashbrown::HashMap::with_capacity(vs.len());
+    // Fast path: label-set hashes, no cloning; only a repeated hash takes
+    // the merging path below.
+    let mut seen: hashbrown::HashSet<u64> = hashbrown::HashSet::with_capacity(vs.len());
     let mut dup = false;
-    for (i, s) in vs.iter().enumerate() {
-        if idx.insert(s.labels.clone(), i).is_some() {
+    for s in vs.iter() {
+        if !seen.insert(s.labels.stable_hash()) {
             dup = true;
             break;
         }

@@ -8,8 +8,6 @@ use std::sync::Arc;
 
 use lookout_model::{FloatHistogram, FloatSample, Labels};
 
-use crate::parser::ast::PosRange;
-
 /// A shared histogram.
 pub(crate) type Hist = Arc<FloatHistogram>;
 
@@ -94,12 +92,6 @@ pub(crate) struct RangeVal {
     pub at: Option<i64>,
     pub anchored: bool,
     pub smoothed: bool,
-    /// Whether this came from a subquery (not a matrix selector).
-    pub subquery: bool,
-    /// Source span of the range expression.
-    pub pos: PosRange,
-    /// Metric name of the selector (for annotations), if any.
-    pub selector_name: Option<String>,
 }
 
 impl RangeVal {
