@@ -169,7 +169,9 @@ async fn failures_timeout_status_body_and_sample_limits() {
         targets(&svc)
             .active_targets
             .iter()
-            .all(|t| t.health == "down")
+            .filter(|t| t.health == "down")
+            .count()
+            == 4
     })
     .await;
     let t = targets(&svc);
