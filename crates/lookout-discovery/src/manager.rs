@@ -107,23 +107,28 @@ impl DiscoveryManager {
             if extras.is_empty() && sh.jobs.get(&name).is_some_and(|st| st.config == cfg) {
                 continue;
             }
+            // A restarted job keeps its providers' last groups until each new
+            // provider reports, so targets do not flap (and go stale) on reload.
+            let mut groups = BTreeMap::new();
             if let Some(st) = sh.jobs.remove(&name) {
                 st.tasks.iter().for_each(JoinHandle::abort);
+                groups = st.groups;
             }
             sh.next_generation += 1;
             let generation = sh.next_generation;
-            let mut groups = BTreeMap::new();
-            // Provider 0 is the static set.
-            for g in static_groups(&cfg.static_configs) {
-                groups.insert((0, g.source.clone()), g);
-            }
-            let mut tasks = Vec::new();
             let mut providers: Vec<Provider> = Vec::new();
             for f in &cfg.file_sd_configs {
                 let fd = FileDiscovery::new(f, &cfg.base_dir);
                 providers.push(Box::new(move |tx| Box::pin(fd.run(tx))));
             }
             providers.extend(extras);
+            let n = providers.len();
+            groups.retain(|(idx, _), _| (1..=n).contains(idx));
+            // Provider 0 is the static set.
+            for g in static_groups(&cfg.static_configs) {
+                groups.insert((0, g.source.clone()), g);
+            }
+            let mut tasks = Vec::new();
             for (i, p) in providers.into_iter().enumerate() {
                 tasks.push(self.spawn_provider(name.clone(), i + 1, generation, p));
             }
@@ -153,6 +158,7 @@ impl DiscoveryManager {
         let run = provider(ptx);
         tokio::spawn(async move {
             let runner = tokio::spawn(run);
+            let mut first = true;
             while let Some(update) = prx.recv().await {
                 let mut sh = lock(&shared);
                 let Some(st) = sh.jobs.get_mut(&job) else {
@@ -160,6 +166,12 @@ impl DiscoveryManager {
                 };
                 if st.generation != generation {
                     break;
+                }
+                if first {
+                    // The first report is complete: it replaces whatever an
+                    // earlier provider at this position left behind.
+                    st.groups.retain(|(i, _), _| *i != idx);
+                    first = false;
                 }
                 for g in update {
                     let key = (idx, g.source.clone());
@@ -269,8 +281,24 @@ mod tests {
         wait_for(&mut rx, |s| count(s, "j") == 1).await;
 
         // Re-applying the same config keeps state; removing the job clears it.
-        m.apply(jobs);
+        m.apply(jobs.clone());
         assert_eq!(count(&m.current(), "j"), 1);
+
+        // A changed job keeps its file targets visible while the new provider
+        // starts, then reflects the new provider's view.
+        std::fs::write(&f, r#"[{"targets": ["z:1"]}]"#).unwrap();
+        wait_for(&mut rx, |s| count(s, "j") == 2).await;
+        let mut changed = jobs.clone();
+        let j = changed.get_mut("j").unwrap();
+        j.static_configs[0].targets.push("s2:1".into());
+        m.apply(changed);
+        let right_after = m.current();
+        assert_eq!(
+            count(&right_after, "j"),
+            3,
+            "file target kept across the restart: {right_after:?}"
+        );
+        wait_for(&mut rx, |s| count(s, "j") == 3).await;
         m.apply(BTreeMap::new());
         assert!(m.current().is_empty());
     }

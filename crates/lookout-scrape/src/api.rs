@@ -245,3 +245,46 @@ pub fn metadata(
     }
     all
 }
+
+/// One step of `/api/v1/targets/relabel_steps`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RelabelStep {
+    /// The rule applied.
+    pub rule: lookout_model::relabel::RelabelConfig,
+    /// Labels after the rule.
+    pub output: LabelMap,
+    /// Whether the target survived the rule.
+    pub keep: bool,
+}
+
+/// Builds `/api/v1/targets/relabel_steps` data: the pool's target
+/// relabeling applied rule by rule to `labels`. `None` for an unknown pool.
+pub fn relabel_steps(
+    m: &ScrapeManager,
+    scrape_pool: &str,
+    labels: &Labels,
+) -> Option<Vec<RelabelStep>> {
+    let rules = m.with_pools(|pools| {
+        pools
+            .get(scrape_pool)
+            .map(|p| p.config().relabel_configs.clone())
+    })?;
+    let mut b = labels.builder();
+    let mut steps = Vec::with_capacity(rules.len());
+    for r in rules {
+        let keep = lookout_model::relabel::apply_rule(&mut b, &r);
+        steps.push(RelabelStep {
+            rule: r,
+            output: if keep {
+                label_map(&b.build())
+            } else {
+                LabelMap::new()
+            },
+            keep,
+        });
+        if !keep {
+            break;
+        }
+    }
+    Some(steps)
+}

@@ -257,6 +257,20 @@ fn verify_label_limits(l: &Labels, limits: &Limits) -> Result<(), String> {
     Ok(())
 }
 
+/// Label names `[a-zA-Z_][a-zA-Z0-9_]*`, metric name `[a-zA-Z_:][a-zA-Z0-9_:]*`
+/// (what relabeling can break, e.g. `labelmap` to an empty name).
+fn labels_valid(l: &Labels) -> bool {
+    l.iter().all(|x| {
+        if x.name == lookout_model::METRIC_NAME {
+            let mut b = x.value.bytes();
+            matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':')
+                && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        } else {
+            lookout_model::relabel::is_valid_label_name(&x.name)
+        }
+    })
+}
+
 /// Go's `%.50s`: at most 50 characters.
 fn trunc(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
@@ -385,6 +399,10 @@ pub fn append_scrape(
                     };
                     if !lset.has(lookout_model::METRIC_NAME) {
                         err = Some("missing metric name (__name__ label)".into());
+                        break;
+                    }
+                    if !labels_valid(&lset) {
+                        err = Some(format!("invalid metric name or label names: {lset}"));
                         break;
                     }
                     if let Err(e) = verify_label_limits(&lset, &opts.limits) {

@@ -310,3 +310,25 @@ fn report_series() {
     assert_eq!(v("scrape_samples_post_metric_relabeling"), 2.0);
     assert_eq!(v("scrape_series_added"), 1.0);
 }
+
+#[test]
+fn relabeling_to_invalid_names_fails_the_scrape() {
+    let store = MemStore::new();
+    let mut o = opts();
+    o.metric_relabel = Arc::new(
+        serde_yaml_ng::from_str("- regex: '(a)'\n  replacement: '${2}'\n  action: labelmap\n")
+            .unwrap(),
+    );
+    let e = run(&store, &mut ScrapeCache::new(), "m{a=\"1\"} 1\n", 1000, &o).unwrap_err();
+    assert!(
+        e.1.starts_with("invalid metric name or label names: "),
+        "{}",
+        e.1
+    );
+    let mut o = opts();
+    o.metric_relabel = Arc::new(
+        serde_yaml_ng::from_str("- target_label: __name__\n  replacement: 'bad-name'\n").unwrap(),
+    );
+    let e = run(&store, &mut ScrapeCache::new(), "m 1\n", 1000, &o).unwrap_err();
+    assert!(e.1.contains("bad-name"), "{}", e.1);
+}

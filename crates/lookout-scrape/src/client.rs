@@ -349,12 +349,7 @@ fn tls_client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfi
                 )));
             }
         }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            for c in native.certs {
-                let _ = roots.add(c);
-            }
-        }
+        None => roots = system_roots().as_ref().clone(),
     }
     let roots = Arc::new(roots);
     let webpki =
@@ -419,6 +414,20 @@ fn tls_client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfi
         vec![b"http/1.1".to_vec()]
     };
     Ok(cfg)
+}
+
+/// The system's trust store, read once per process (every job without a
+/// `ca`/`ca_file` shares it).
+fn system_roots() -> &'static Arc<rustls::RootCertStore> {
+    static ROOTS: std::sync::OnceLock<Arc<rustls::RootCertStore>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_native_certs::load_native_certs().certs {
+            // Unparseable system certificates are skipped, like Go does.
+            let _ = roots.add(c);
+        }
+        Arc::new(roots)
+    })
 }
 
 /// Verifies against `server_name` instead of the URL host when configured,

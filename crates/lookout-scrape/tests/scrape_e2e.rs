@@ -169,7 +169,9 @@ async fn failures_timeout_status_body_and_sample_limits() {
         targets(&svc)
             .active_targets
             .iter()
-            .all(|t| t.health == "down")
+            .filter(|t| t.health == "down")
+            .count()
+            == 4
     })
     .await;
     let t = targets(&svc);
@@ -484,4 +486,33 @@ async fn builtin_node_job_with_host_collector() {
     let md = api::targets_metadata(&svc.manager, &[], Some("node_cpu_seconds_total"), 0);
     assert_eq!(md[0].metric_type, "counter");
     assert_eq!(md[0].help, "Seconds the CPUs spent in each mode.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabel_steps_api() {
+    let store = MemStore::new();
+    let c = cfg(
+        "scrape_configs:\n  - job_name: r\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: '(.*):\\d+'\n        target_label: host\n      - source_labels: [host]\n        regex: skip\n        action: drop\n",
+    );
+    let svc = start(&store, &c);
+    let steps = api::relabel_steps(
+        &svc.manager,
+        "r",
+        &Labels::from_pairs([("__address__", "a:1")]),
+    )
+    .unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].output.get("host").map(String::as_str), Some("a"));
+    assert!(steps[1].keep);
+    let dropped = api::relabel_steps(
+        &svc.manager,
+        "r",
+        &Labels::from_pairs([("__address__", "skip:1")]),
+    )
+    .unwrap();
+    assert!(!dropped[1].keep && dropped[1].output.is_empty());
+    assert!(api::relabel_steps(&svc.manager, "nope", &Labels::empty()).is_none());
+    let json = serde_json::to_value(&steps).unwrap();
+    assert_eq!(json[0]["rule"]["action"], "replace");
+    assert_eq!(json[1]["rule"]["regex"], "skip");
 }
