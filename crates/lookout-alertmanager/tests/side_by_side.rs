@@ -135,15 +135,18 @@ impl Note {
     }
 }
 
+/// Requests a collector received: arrival, path, body.
+type Received = Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>>;
+
 /// A webhook collector that can fail one path until a time.
 struct Collector {
     addr: std::net::SocketAddr,
-    notes: Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>>,
+    notes: Received,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn collector(t0: Instant, fail: FailUntil) -> Collector {
-    let notes: Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+    let notes: Received = Arc::new(Mutex::new(Vec::new()));
     let n2 = notes.clone();
     let h = move |uri: Uri, body: Bytes| {
         let n2 = n2.clone();

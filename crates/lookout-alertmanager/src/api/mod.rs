@@ -7,6 +7,10 @@
 //! `{"code":6xx,"message":…}` for schema violations, and handler errors as a
 //! bare JSON string.
 
+// Helpers return a ready error `Response` as their `Err`: it is built once
+// and returned as is, so boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod alerts;
 mod silences;
 
