@@ -357,19 +357,28 @@ impl Alertmanager {
         }
     }
 
-    /// Silences and inhibitions applying to labels now.
+    /// Silences and inhibitions applying to an alert now.
     pub fn alert_status(&self, alert: &Alert, now: DateTime<Utc>) -> AlertStatus {
+        let store = self.core.store.list();
+        let cfg = self.config();
+        self.alert_status_in(alert, now, &store, cfg.as_deref())
+    }
+
+    /// Like [`Self::alert_status`] with the store snapshot and config
+    /// supplied, for callers that check many alerts at once.
+    pub fn alert_status_in(
+        &self,
+        alert: &Alert,
+        now: DateTime<Utc>,
+        store: &[Alert],
+        cfg: Option<&LoadedConfig>,
+    ) -> AlertStatus {
         let silenced_by = self.core.silences.mutes(&alert.labels, now);
-        let inhibited_by = match self.config() {
-            Some(c) => inhibited_by(
-                &c.inhibit_rules,
-                &self.core.store.list(),
-                &alert.labels,
-                now,
-            )
-            .into_iter()
-            .map(|f| f.to_string())
-            .collect(),
+        let inhibited_by = match cfg {
+            Some(c) => inhibited_by(&c.inhibit_rules, store, &alert.labels, now)
+                .into_iter()
+                .map(|f| f.to_string())
+                .collect(),
             None => Vec::new(),
         };
         AlertStatus {
@@ -383,11 +392,13 @@ impl Alertmanager {
         let now = Utc::now();
         let mut active = 0;
         let mut suppressed = 0;
-        for a in self.core.store.list() {
+        let store = self.core.store.list();
+        let cfg = self.config();
+        for a in &store {
             if a.resolved_at(now) {
                 continue;
             }
-            if self.alert_status(&a, now).state() == "active" {
+            if self.alert_status_in(a, now, &store, cfg.as_deref()).state() == "active" {
                 active += 1;
             } else {
                 suppressed += 1;

@@ -106,6 +106,6 @@ mod tests {
             equal: vec!["alertname".into()],
         };
         let a = alert(&[("alertname", "A"), ("severity", "critical")]);
-        assert!(inhibited_by(&[r], &[a.clone()], &a.labels, Utc::now()).is_empty());
+        assert!(inhibited_by(&[r], std::slice::from_ref(&a), &a.labels, Utc::now()).is_empty());
     }
 }

@@ -147,6 +147,35 @@ fn parse_minutes(s: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
+/// Month names become numbers when printed back, as Alertmanager does
+/// (`january:march` → `1:3`).
+pub fn normalize_months(cfg: &mut TimeIntervalConfig) {
+    for spec in &mut cfg.time_intervals {
+        let Some(months) = &mut spec.months else {
+            continue;
+        };
+        for m in months.iter_mut() {
+            let num = |s: &str| -> Option<u32> {
+                let l = s.trim().to_lowercase();
+                MONTHS
+                    .iter()
+                    .position(|n| *n == l)
+                    .map(|i| i as u32 + 1)
+                    .or_else(|| l.parse().ok())
+            };
+            let (a, b) = split_range(m);
+            let (Some(start), end) = (num(a), b.map(num)) else {
+                continue;
+            };
+            *m = match end {
+                Some(Some(e)) if e != start => format!("{start}:{e}"),
+                Some(None) => continue,
+                _ => start.to_string(),
+            };
+        }
+    }
+}
+
 impl TimeIntervalSpec {
     fn compile(c: &TimeIntervalSpecConfig) -> Result<Self, String> {
         let times = c

@@ -77,8 +77,10 @@ struct Scenario {
 struct Note {
     t: f64,
     path: String,
+    receiver: String,
     group_key: String,
     status: String,
+    truncated: u64,
     group_labels: Value,
     alerts: Vec<(Value, String, Option<f64>, Option<f64>)>,
 }
@@ -102,6 +104,8 @@ fn close(a: Option<f64>, b: Option<f64>, tol: f64) -> bool {
 impl Note {
     fn same_content(&self, o: &Note) -> bool {
         self.path == o.path
+            && self.receiver == o.receiver
+            && self.truncated == o.truncated
             && self.group_key == o.group_key
             && self.status == o.status
             && self.group_labels == o.group_labels
@@ -135,15 +139,18 @@ impl Note {
     }
 }
 
+/// Requests a collector received: arrival, path, body.
+type Received = Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>>;
+
 /// A webhook collector that can fail one path until a time.
 struct Collector {
     addr: std::net::SocketAddr,
-    notes: Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>>,
+    notes: Received,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn collector(t0: Instant, fail: FailUntil) -> Collector {
-    let notes: Arc<Mutex<Vec<(Instant, String, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+    let notes: Received = Arc::new(Mutex::new(Vec::new()));
     let n2 = notes.clone();
     let h = move |uri: Uri, body: Bytes| {
         let n2 = n2.clone();
@@ -199,6 +206,8 @@ impl Collector {
                 Note {
                     t: at.duration_since(t0).as_secs_f64(),
                     path: path.clone(),
+                    receiver: v["receiver"].as_str().unwrap().to_string(),
+                    truncated: v["truncatedAlerts"].as_u64().unwrap(),
                     group_key: v["groupKey"].as_str().unwrap().to_string(),
                     status: v["status"].as_str().unwrap().to_string(),
                     group_labels: v["groupLabels"].clone(),
@@ -860,7 +869,7 @@ route:
   group_interval: 2s
   repeat_interval: 1h
   routes:
-    - receiver: team
+    - receiver: team.a+b
       matchers: [team="x"]
       continue: true
       routes:
@@ -876,7 +885,7 @@ receivers:
   - name: default
     webhook_configs:
       - url: {WH}/default
-  - name: team
+  - name: team.a+b
     webhook_configs:
       - url: {WH}/team
   - name: pager
@@ -933,6 +942,73 @@ receivers:
                 ),
             ],
             duration: 5.5,
+            tolerance: 1.0,
+            fail: None,
+        },
+        Scenario {
+            name: "TimeIntervalsMaxAlerts",
+            config: r#"
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+    - receiver: default
+      matchers: [route="muted"]
+      mute_time_intervals: [always]
+    - receiver: default
+      matchers: [route="inactive"]
+      active_time_intervals: [never]
+    - receiver: default
+      matchers: [route="active"]
+      active_time_intervals: [always]
+      mute_time_intervals: [never]
+    - receiver: capped
+      matchers: [route="capped"]
+receivers:
+  - name: default
+    webhook_configs:
+      - url: {WH}/default
+  - name: capped
+    webhook_configs:
+      - url: {WH}/capped
+        max_alerts: 2
+time_intervals:
+  - name: always
+    time_intervals:
+      - weekdays: ['sunday:saturday']
+        times: [{start_time: "00:00", end_time: "24:00"}]
+mute_time_intervals:
+  - name: never
+    time_intervals:
+      - years: ['2001:2002']
+"#,
+            actions: vec![(
+                1.0,
+                Post(vec![
+                    a(&[("alertname", "M"), ("route", "muted")], 0.0, 0.0),
+                    a(&[("alertname", "I"), ("route", "inactive")], 0.0, 0.0),
+                    a(&[("alertname", "A"), ("route", "active")], 0.0, 0.0),
+                    a(
+                        &[("alertname", "C"), ("route", "capped"), ("n", "1")],
+                        0.0,
+                        0.0,
+                    ),
+                    a(
+                        &[("alertname", "C"), ("route", "capped"), ("n", "2")],
+                        0.0,
+                        0.0,
+                    ),
+                    a(
+                        &[("alertname", "C"), ("route", "capped"), ("n", "3")],
+                        0.0,
+                        0.0,
+                    ),
+                ]),
+            )],
+            duration: 4.5,
             tolerance: 1.0,
             fail: None,
         },

@@ -74,10 +74,12 @@ fn start(cfg: &Path, storage: &Path, port: u16) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The guard kills and waits for the child on every path.
+    let server = Server { child, port };
     let end = Instant::now() + Duration::from_secs(10);
     while Instant::now() < end {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, port };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(20));
     }

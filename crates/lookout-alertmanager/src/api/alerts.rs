@@ -117,7 +117,9 @@ pub(super) async fn get_alerts(am: Arc<Alertmanager>, q: Option<&str>) -> Respon
         return json_response(StatusCode::OK, &json!([]));
     };
     let now = Utc::now();
-    let mut alerts = am.core.store.list();
+    let store = am.core.store.list();
+    let cfg = am.config();
+    let mut alerts = store.clone();
     alerts.sort_by_key(|a| a.fingerprint().to_string());
     let mut out = Vec::new();
     for a in alerts {
@@ -135,7 +137,7 @@ pub(super) async fn get_alerts(am: Arc<Alertmanager>, q: Option<&str>) -> Respon
         if !matches_filter(&f.matchers, &a.labels) || a.resolved_at(now) {
             continue;
         }
-        let st = am.alert_status(&a, now);
+        let st = am.alert_status_in(&a, now, &store, cfg.as_deref());
         if !passes(&f, &a, &st) {
             continue;
         }
@@ -153,6 +155,8 @@ pub(super) async fn get_groups(am: Arc<Alertmanager>, q: Option<&str>) -> Respon
         return json_response(StatusCode::OK, &json!([]));
     };
     let now = Utc::now();
+    let store = am.core.store.list();
+    let cfg = am.config();
     let pipeline = rt.dispatcher.pipeline().clone();
     struct G {
         labels: LabelSet,
@@ -181,7 +185,7 @@ pub(super) async fn get_groups(am: Arc<Alertmanager>, q: Option<&str>) -> Respon
             if a.resolved_at(now) {
                 continue;
             }
-            let st = am.alert_status(&a, now);
+            let st = am.alert_status_in(&a, now, &store, cfg.as_deref());
             if !passes(&f, &a, &st) {
                 continue;
             }
@@ -219,7 +223,7 @@ pub(super) async fn get_groups(am: Arc<Alertmanager>, q: Option<&str>) -> Respon
                 .alerts
                 .iter()
                 .map(|a| {
-                    let st = am.alert_status(a, now);
+                    let st = am.alert_status_in(a, now, &store, cfg.as_deref());
                     let recv = receivers_of
                         .get(&a.fingerprint().to_string())
                         .cloned()

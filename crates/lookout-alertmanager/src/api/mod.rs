@@ -7,6 +7,10 @@
 //! `{"code":6xx,"message":…}` for schema violations, and handler errors as a
 //! bare JSON string.
 
+// Helpers return a ready error `Response` as their `Err`: it is built once
+// and returned as is, so boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod alerts;
 mod silences;
 
@@ -210,26 +214,23 @@ pub fn ops_router(am: Arc<Alertmanager>) -> Router {
     };
     let r = am.clone();
     let m = am.clone();
+    let reload = move || {
+        let am = r.clone();
+        async move {
+            match am.reload().await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(e) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("failed to reload config: {e}"),
+                )
+                    .into_response(),
+            }
+        }
+    };
     Router::new()
         .route("/-/healthy", get(ok).head(|| async { StatusCode::OK }))
         .route("/-/ready", get(ok).head(|| async { StatusCode::OK }))
-        .route(
-            "/-/reload",
-            post(move || {
-                let am = r.clone();
-                async move {
-                    match am.reload().await {
-                        Ok(()) => StatusCode::OK.into_response(),
-                        Err(e) => (
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            format!("failed to reload config: {e}"),
-                        )
-                            .into_response(),
-                    }
-                }
-            })
-            .put(|| async { StatusCode::METHOD_NOT_ALLOWED }),
-        )
+        .route("/-/reload", post(reload.clone()).put(reload))
         .route(
             "/metrics",
             get(move || {

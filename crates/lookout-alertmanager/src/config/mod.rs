@@ -643,6 +643,13 @@ fn validate(cfg: &mut Config, base: &Path, mode: ParseMode) -> Result<Vec<String
     global.http_config.resolve_paths(base);
     let global_http = global.http_config.clone();
 
+    for ti in cfg
+        .mute_time_intervals
+        .iter_mut()
+        .chain(cfg.time_intervals.iter_mut())
+    {
+        crate::timeinterval::normalize_months(ti);
+    }
     let mut ti_names = HashSet::new();
     for ti in cfg
         .mute_time_intervals
@@ -737,11 +744,13 @@ fn check_route_tree(r: &mut RouteConfig, mode: ParseMode) -> Result<(), String> 
     route_matchers(r, mode)?;
     // Normalise `matchers` to their canonical text, like Alertmanager's
     // re-serialisation; `match`/`match_re` stay as written.
-    let mut new_texts = Vec::with_capacity(r.matchers.len());
+    // Alertmanager sorts a `matchers` list when it reads it.
+    let mut parsed = Vec::with_capacity(r.matchers.len());
     for m in &r.matchers {
-        new_texts.push(parse_matcher(m, mode).map_err(|e| e.0)?.to_string());
+        parsed.push(parse_matcher(m, mode).map_err(|e| e.0)?);
     }
-    r.matchers = new_texts;
+    parsed.sort();
+    r.matchers = parsed.iter().map(|m| m.to_string()).collect();
     for c in &mut r.routes {
         check_route_tree(c, mode)?;
     }

@@ -169,25 +169,6 @@ impl Serialize for WebhookMessage<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn go_time_text() {
-        let t = Utc.timestamp_opt(1_795_000_000, 79_442_251).unwrap();
-        assert_eq!(go_rfc3339_nano(&t), "2026-11-18T08:26:40.079442251Z");
-        let t = Utc.timestamp_opt(1_795_000_000, 500_000_000).unwrap();
-        assert_eq!(go_rfc3339_nano(&t), "2026-11-18T08:26:40.5Z");
-        assert_eq!(
-            go_rfc3339_nano(&crate::alert::zero_time()),
-            "0001-01-01T00:00:00Z"
-        );
-        assert_eq!(quote_meta("team.a"), "team\\.a");
-    }
-}
-
 impl Data {
     /// Reads a webhook payload (as written by Alertmanager or lookout) back
     /// into notification data.
@@ -236,5 +217,24 @@ impl Data {
             common_annotations: kv(v.get("commonAnnotations")),
             external_url: s(v.get("externalURL")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn go_time_text() {
+        let t = Utc.timestamp_opt(1_795_000_000, 79_442_251).unwrap();
+        assert_eq!(go_rfc3339_nano(&t), "2026-11-18T11:06:40.079442251Z");
+        let t = Utc.timestamp_opt(1_795_000_000, 500_000_000).unwrap();
+        assert_eq!(go_rfc3339_nano(&t), "2026-11-18T11:06:40.5Z");
+        assert_eq!(
+            go_rfc3339_nano(&crate::alert::zero_time()),
+            "0001-01-01T00:00:00Z"
+        );
+        assert_eq!(quote_meta("team.a"), "team\\.a");
     }
 }

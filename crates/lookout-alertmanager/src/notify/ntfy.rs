@@ -118,7 +118,7 @@ impl Ntfy {
         if let Some(tok) = token {
             req = req.bearer_auth(tok);
         }
-        let resp = req.send().await.map_err(|e| NotifyError::transport(e))?;
+        let resp = req.send().await.map_err(NotifyError::transport)?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());

@@ -286,7 +286,7 @@ impl Pushover {
             .header("Content-Type", "text/plain")
             .body(Vec::new());
         let req = http.authorize(req).map_err(NotifyError::permanent)?;
-        let resp = req.send().await.map_err(|e| NotifyError::transport(e))?;
+        let resp = req.send().await.map_err(NotifyError::transport)?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(NotifyError::from_status(status, &body_snippet(resp).await));

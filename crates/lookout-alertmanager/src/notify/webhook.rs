@@ -58,7 +58,7 @@ impl Webhook {
             .header("Content-Type", "application/json")
             .body(body);
         let req = http.authorize(req).map_err(NotifyError::permanent)?;
-        let resp = req.send().await.map_err(|e| NotifyError::transport(e))?;
+        let resp = req.send().await.map_err(NotifyError::transport)?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());

@@ -41,7 +41,7 @@ impl From<MatcherMode> for ParseMode {
 #[derive(clap::Subcommand, Debug)]
 pub enum AlertmanagerCommand {
     /// Run the Alertmanager API v2 and notification pipeline on one port.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate alertmanager.yml files (like `amtool check-config`).
     Check {
         /// Files to check.
@@ -148,7 +148,7 @@ fn hostname() -> String {
 /// Runs a subcommand.
 pub fn run(cmd: AlertmanagerCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AlertmanagerCommand::Serve(args) => serve(args),
+        AlertmanagerCommand::Serve(args) => serve(*args),
         AlertmanagerCommand::Check { files, mode } => {
             let mut failed = 0;
             for f in &files {
