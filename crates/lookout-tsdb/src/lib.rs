@@ -24,9 +24,9 @@
 //!
 //! Current limits: the registry and its postings cover every series in the
 //! store (≈150–250 B per series), not only recently active ones; parts carry
-//! per-granule series ranges but no on-disk postings of their own, so series
-//! that stopped reporting still cost memory until a retention drop and
-//! restart. Native histograms use a simple per-sample serialisation (zstd'ed
+//! per-granule series ranges but no on-disk postings of their own, and
+//! series absent from every retained day are not pruned from the registry
+//! (or `series.snap`) yet, so churned series keep costing memory. Native histograms use a simple per-sample serialisation (zstd'ed
 //! per block); the block value-kind byte leaves room for a columnar codec.
 
 pub mod appender;
