@@ -15,6 +15,19 @@
 //! UTC day → size-tiered merges → one final compact part per closed day.
 //! See [`db`], [`wal`], [`part`], [`compact`] and [`codec`] for the details
 //! and [`Options`] for the knobs.
+//!
+//! Read path: matchers → series ids through in-memory postings (direct
+//! lookups for `=` and literal alternations, value scans for other regexes)
+//! → per part, only the granules whose series-id and time ranges can hold
+//! those ids are read (`pread`, CRC-checked) → samples merged per series
+//! (earliest write wins on equal timestamps) → sorted by label set.
+//!
+//! Current limits: the registry and its postings cover every series in the
+//! store (≈150–250 B per series), not only recently active ones; parts carry
+//! per-granule series ranges but no on-disk postings of their own, and
+//! series absent from every retained day are not pruned from the registry
+//! (or `series.snap`) yet, so churned series keep costing memory. Native histograms use a simple per-sample serialisation (zstd'ed
+//! per block); the block value-kind byte leaves room for a columnar codec.
 
 pub mod appender;
 pub mod codec;

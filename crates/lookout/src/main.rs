@@ -8,11 +8,10 @@ mod config;
 
 use clap::Parser;
 
-/// mimalloc returns freed memory to the OS promptly and fragments less than
-/// glibc malloc under the store's allocation pattern (measured RSS in
-/// `lookout tsdb bench write`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// Allocator: the system (glibc) allocator is kept on purpose. Measured with
+// `lookout tsdb bench write --series 1000000 --samples-per-series 16
+// --dataset simple`: glibc peak RSS 161 MB / final 149 MB, 4.3 s CPU;
+// mimalloc 0.1 peak 280 MB / final 245 MB, 4.9 s CPU.
 
 /// lookout: metrics, logs and alerting in one binary.
 ///
