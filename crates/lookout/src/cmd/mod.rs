@@ -26,7 +26,6 @@ pub enum Command {
     Check(check::CheckArgs),
     /// PromQL tools.
     Promql(promql::PromqlCommand),
-    /// Native metrics store tools (stats, compact, bench).
     /// Alertmanager-compatible alert routing: standalone server and tools.
     Alertmanager(alertmanager::AlertmanagerCommand),
 }
