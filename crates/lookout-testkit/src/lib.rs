@@ -31,14 +31,34 @@ pub fn repo_root() -> PathBuf {
 
 /// The shared corpus directory, or `None` (after saying so on stderr) when it
 /// is absent outside CI. Panics under CI when it is absent.
+///
+/// Looks at `$LOOKOUT_CORPUS` first, then for `shared/corpus` beside the
+/// repository or beside any of its parent folders (so worktrees nested one
+/// level deeper find it too).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LOOKOUT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/corpus"));
-    if dir.is_dir() {
+    if let Some(dir) = std::env::var_os("LOOKOUT_CORPUS").map(PathBuf::from) {
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        missing(&format!(
+            "corpus directory {} ($LOOKOUT_CORPUS)",
+            dir.display()
+        ));
+        return None;
+    }
+    let root = repo_root();
+    if let Some(dir) = root
+        .ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/corpus"))
+        .find(|d| d.is_dir())
+    {
         return Some(dir);
     }
-    missing(&format!("corpus directory {}", dir.display()));
+    missing(&format!(
+        "corpus directory shared/corpus beside {} or its parents",
+        root.display()
+    ));
     None
 }
 
