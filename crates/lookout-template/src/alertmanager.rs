@@ -46,24 +46,58 @@ pub struct Data {
     pub common_annotations: BTreeMap<String, String>,
     /// Alertmanager's external URL.
     pub external_url: String,
+    /// Emulate Alertmanager ≥ 0.26, where `KV` and `Pairs` have a
+    /// `String()` method (`k=v, k=v`) used when they are printed; 0.25 (the
+    /// default, which the golden tests verify) prints Go map/slice syntax.
+    pub kv_string_methods: bool,
 }
 
 impl Data {
     /// The template value (`*template.Data`, as Alertmanager's notifiers
-    /// pass it).
+    /// pass it). Build it once per notification: field values are
+    /// precomputed so templates read them without copying.
     pub fn to_value(&self) -> Value {
-        Value::object(DataObject(Arc::new(self.clone()), true))
+        Value::object(DataObject::new(self, true))
     }
 
     /// The template value as a `template.Data` struct (not a pointer), as
     /// `amtool template render` passes it; only error texts differ.
     pub fn to_value_by_value(&self) -> Value {
-        Value::object(DataObject(Arc::new(self.clone()), false))
+        Value::object(DataObject::new(self, false))
     }
 }
 
 #[derive(Debug)]
-struct DataObject(Arc<Data>, bool);
+struct DataObject {
+    pointer: bool,
+    receiver: Value,
+    status: Value,
+    alerts: Value,
+    group_labels: Value,
+    common_labels: Value,
+    common_annotations: Value,
+    external_url: Value,
+}
+
+impl DataObject {
+    fn new(d: &Data, pointer: bool) -> Self {
+        DataObject {
+            pointer,
+            receiver: Value::from(d.receiver.as_str()),
+            status: Value::from(d.status.as_str()),
+            alerts: Value::object(AlertsObject(
+                d.alerts
+                    .iter()
+                    .map(|a| Arc::new(AlertObject::new(a, d.kv_string_methods)))
+                    .collect(),
+            )),
+            group_labels: kv_with(&d.group_labels, d.kv_string_methods),
+            common_labels: kv_with(&d.common_labels, d.kv_string_methods),
+            common_annotations: kv_with(&d.common_annotations, d.kv_string_methods),
+            external_url: Value::from(d.external_url.as_str()),
+        }
+    }
+}
 
 const DATA_FIELDS: &[&str] = &[
     "Receiver",
@@ -77,35 +111,72 @@ const DATA_FIELDS: &[&str] = &[
 
 impl Object for DataObject {
     fn type_name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(if self.1 {
+        Cow::Borrowed(if self.pointer {
             "*template.Data"
         } else {
             "template.Data"
         })
     }
     fn is_pointer(&self) -> bool {
-        self.1
+        self.pointer
     }
     fn field_names(&self) -> &[&'static str] {
         DATA_FIELDS
     }
+    fn json_name(&self, field: &str) -> Option<&'static str> {
+        Some(match field {
+            "Receiver" => "receiver",
+            "Status" => "status",
+            "Alerts" => "alerts",
+            "GroupLabels" => "groupLabels",
+            "CommonLabels" => "commonLabels",
+            "CommonAnnotations" => "commonAnnotations",
+            "ExternalURL" => "externalURL",
+            _ => return None,
+        })
+    }
     fn field(&self, name: &str) -> Option<Value> {
-        let d = &self.0;
         Some(match name {
-            "Receiver" => Value::from(d.receiver.as_str()),
-            "Status" => Value::from(d.status.as_str()),
-            "Alerts" => alerts_value(d.alerts.to_vec()),
-            "GroupLabels" => kv(&d.group_labels),
-            "CommonLabels" => kv(&d.common_labels),
-            "CommonAnnotations" => kv(&d.common_annotations),
-            "ExternalURL" => Value::from(d.external_url.as_str()),
+            "Receiver" => self.receiver.clone(),
+            "Status" => self.status.clone(),
+            "Alerts" => self.alerts.clone(),
+            "GroupLabels" => self.group_labels.clone(),
+            "CommonLabels" => self.common_labels.clone(),
+            "CommonAnnotations" => self.common_annotations.clone(),
+            "ExternalURL" => self.external_url.clone(),
             _ => return None,
         })
     }
 }
 
 #[derive(Debug)]
-struct AlertObject(Arc<Alert>);
+struct AlertObject {
+    firing: bool,
+    resolved: bool,
+    status: Value,
+    labels: Value,
+    annotations: Value,
+    starts_at: Value,
+    ends_at: Value,
+    generator_url: Value,
+    fingerprint: Value,
+}
+
+impl AlertObject {
+    fn new(a: &Alert, string_methods: bool) -> Self {
+        AlertObject {
+            firing: a.status == "firing",
+            resolved: a.status == "resolved",
+            status: Value::from(a.status.as_str()),
+            labels: kv_with(&a.labels, string_methods),
+            annotations: kv_with(&a.annotations, string_methods),
+            starts_at: Value::from(a.starts_at.clone()),
+            ends_at: Value::from(a.ends_at.clone()),
+            generator_url: Value::from(a.generator_url.as_str()),
+            fingerprint: Value::from(a.fingerprint.as_str()),
+        }
+    }
+}
 
 const ALERT_FIELDS: &[&str] = &[
     "Status",
@@ -124,74 +195,101 @@ impl Object for AlertObject {
     fn field_names(&self) -> &[&'static str] {
         ALERT_FIELDS
     }
+    fn json_name(&self, field: &str) -> Option<&'static str> {
+        Some(match field {
+            "Status" => "status",
+            "Labels" => "labels",
+            "Annotations" => "annotations",
+            "StartsAt" => "startsAt",
+            "EndsAt" => "endsAt",
+            "GeneratorURL" => "generatorURL",
+            "Fingerprint" => "fingerprint",
+            _ => return None,
+        })
+    }
     fn field(&self, name: &str) -> Option<Value> {
-        let a = &self.0;
         Some(match name {
-            "Status" => Value::from(a.status.as_str()),
-            "Labels" => kv(&a.labels),
-            "Annotations" => kv(&a.annotations),
-            "StartsAt" => Value::from(a.starts_at.clone()),
-            "EndsAt" => Value::from(a.ends_at.clone()),
-            "GeneratorURL" => Value::from(a.generator_url.as_str()),
-            "Fingerprint" => Value::from(a.fingerprint.as_str()),
+            "Status" => self.status.clone(),
+            "Labels" => self.labels.clone(),
+            "Annotations" => self.annotations.clone(),
+            "StartsAt" => self.starts_at.clone(),
+            "EndsAt" => self.ends_at.clone(),
+            "GeneratorURL" => self.generator_url.clone(),
+            "Fingerprint" => self.fingerprint.clone(),
             _ => return None,
         })
     }
 }
 
-fn alert_list(type_name: &'static str, alerts: &[Arc<Alert>]) -> Value {
+fn alert_list<'a>(alerts: impl Iterator<Item = &'a Arc<AlertObject>>) -> Value {
     Value::typed_list(
-        type_name,
-        alerts.iter().map(|a| Value::object(AlertObject(a.clone()))),
+        "[]template.Alert",
+        alerts.map(|a| Value::Object(a.clone() as Arc<dyn Object>)),
     )
 }
 
-fn alerts_value(alerts: Vec<Alert>) -> Value {
-    Value::object(AlertsObject(alerts.into_iter().map(Arc::new).collect()))
-}
-
 #[derive(Debug)]
-struct AlertsObject(Vec<Arc<Alert>>);
+struct AlertsObject(Vec<Arc<AlertObject>>);
 
 impl Object for AlertsObject {
     fn type_name(&self) -> Cow<'_, str> {
         Cow::Borrowed("template.Alerts")
     }
     fn underlying(&self) -> Option<Value> {
-        Some(alert_list("[]template.Alert", &self.0))
+        Some(alert_list(self.0.iter()))
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
         matches!(name, "Firing" | "Resolved").then(|| GoSignature::new(vec![]))
     }
     fn call_method(&self, name: &str, _args: Vec<Value>) -> Result<Value, String> {
-        let want = if name == "Firing" {
-            "firing"
-        } else {
-            "resolved"
-        };
-        let sel: Vec<Arc<Alert>> = self
-            .0
-            .iter()
-            .filter(|a| a.status == want)
-            .cloned()
-            .collect();
-        Ok(alert_list("[]template.Alert", &sel))
+        let firing = name == "Firing";
+        Ok(alert_list(self.0.iter().filter(|a| {
+            if firing {
+                a.firing
+            } else {
+                a.resolved
+            }
+        })))
     }
 }
 
-/// A `template.KV` value from a label/annotation map.
+/// A `template.KV` value from a label/annotation map (Alertmanager 0.25).
 pub fn kv(m: &BTreeMap<String, String>) -> Value {
-    Value::object(Kv(m.clone()))
+    kv_with(m, false)
+}
+
+/// A `template.KV`; `string_methods` adds 0.26's `String()`.
+pub fn kv_with(m: &BTreeMap<String, String>, string_methods: bool) -> Value {
+    let underlying = Value::Map(Arc::new(Map {
+        type_name: Cow::Borrowed("map[string]string"),
+        zero: Value::from(""),
+        entries: m
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect(),
+    }));
+    Value::object(Kv {
+        map: Arc::new(m.clone()),
+        underlying,
+        string_methods,
+    })
 }
 
 #[derive(Debug, Clone)]
-struct Kv(BTreeMap<String, String>);
+struct Kv {
+    map: Arc<BTreeMap<String, String>>,
+    underlying: Value,
+    string_methods: bool,
+}
 
 impl Kv {
     /// Pairs sorted by name, `alertname` first (Alertmanager's SortedPairs).
     fn sorted_pairs(&self) -> Vec<(String, String)> {
-        let mut pairs: Vec<(String, String)> =
-            self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut pairs: Vec<(String, String)> = self
+            .map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Some(i) = pairs.iter().position(|(k, _)| k == "alertname") {
             let p = pairs.remove(i);
             pairs.insert(0, p);
@@ -205,19 +303,12 @@ impl Object for Kv {
         Cow::Borrowed("template.KV")
     }
     fn underlying(&self) -> Option<Value> {
-        Some(Value::Map(Arc::new(Map {
-            type_name: Cow::Borrowed("map[string]string"),
-            zero: Value::from(""),
-            entries: self
-                .0
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect(),
-        })))
+        Some(self.underlying.clone())
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
         match name {
             "SortedPairs" | "Names" | "Values" => Some(GoSignature::new(vec![])),
+            "String" if self.string_methods => Some(GoSignature::new(vec![])),
             "Remove" => Some(GoSignature::new(vec![GoType::named(
                 "[]string",
                 Kind::Slice,
@@ -225,9 +316,14 @@ impl Object for Kv {
             _ => None,
         }
     }
+    fn go_string(&self) -> Option<String> {
+        self.string_methods
+            .then(|| pairs_string(&self.sorted_pairs()))
+    }
     fn call_method(&self, name: &str, args: Vec<Value>) -> Result<Value, String> {
         Ok(match name {
-            "SortedPairs" => pairs_value(self.sorted_pairs()),
+            "SortedPairs" => pairs_value(self.sorted_pairs(), self.string_methods),
+            "String" => Value::from(pairs_string(&self.sorted_pairs())),
             "Names" => Value::string_list(self.sorted_pairs().into_iter().map(|p| p.0)),
             "Values" => Value::string_list(self.sorted_pairs().into_iter().map(|p| p.1)),
             "Remove" => {
@@ -239,23 +335,31 @@ impl Object for Kv {
                         .collect(),
                     _ => vec![],
                 };
-                let mut m = self.0.clone();
+                let mut m = (*self.map).clone();
                 for k in keys {
                     m.remove(&k);
                 }
-                Value::object(Kv(m))
+                kv_with(&m, self.string_methods)
             }
             _ => return Err(format!("no method {name}")),
         })
     }
 }
 
-fn pairs_value(p: Vec<(String, String)>) -> Value {
-    Value::object(Pairs(p))
+fn pairs_value(p: Vec<(String, String)>, string_methods: bool) -> Value {
+    Value::object(Pairs(p, string_methods))
+}
+
+/// Alertmanager 0.26's `Pairs.String()`: `name=value, name=value`.
+fn pairs_string(p: &[(String, String)]) -> String {
+    p.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug)]
-struct Pairs(Vec<(String, String)>);
+struct Pairs(Vec<(String, String)>, bool);
 
 impl Object for Pairs {
     fn type_name(&self) -> Cow<'_, str> {
@@ -270,9 +374,16 @@ impl Object for Pairs {
         ))
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
-        matches!(name, "Names" | "Values").then(|| GoSignature::new(vec![]))
+        (matches!(name, "Names" | "Values") || (name == "String" && self.1))
+            .then(|| GoSignature::new(vec![]))
+    }
+    fn go_string(&self) -> Option<String> {
+        self.1.then(|| pairs_string(&self.0))
     }
     fn call_method(&self, name: &str, _args: Vec<Value>) -> Result<Value, String> {
+        if name == "String" {
+            return Ok(Value::from(pairs_string(&self.0)));
+        }
         Ok(if name == "Names" {
             Value::string_list(self.0.iter().map(|p| p.0.clone()))
         } else {
@@ -444,4 +555,58 @@ pub fn funcs() -> FuncMap {
         }),
     );
     m
+}
+
+/// Alertmanager's template set (`template.Template`): the same files parsed
+/// into a text and an HTML template, with its function set and
+/// `missingkey=zero`, executing notification fields like
+/// `ExecuteTextString`/`ExecuteHTMLString`.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    text: crate::Template,
+    html: crate::Template,
+}
+
+impl Templates {
+    /// Parses `(file name, content)` pairs in order (Alertmanager loads
+    /// `default.tmpl`, `email.tmpl`, then the user's globs); each file is a
+    /// template named by its base name, and later `define`s replace
+    /// earlier ones. `funcs` are added to (and may override) [`funcs`].
+    pub fn new(files: &[(&str, &str)], extra: FuncMap) -> Result<Templates, crate::ParseError> {
+        let all = funcs().merge(extra);
+        let mut text = crate::Template::new("")
+            .funcs(all.clone())
+            .missing_key(crate::MissingKey::Zero);
+        let mut html = crate::Template::new_html("")
+            .funcs(all)
+            .missing_key(crate::MissingKey::Zero);
+        for (name, content) in files {
+            text = text.parse_named(name, content)?;
+            html = html.parse_named(name, content)?;
+        }
+        Ok(Templates { text, html })
+    }
+
+    /// Renders `text` as a text template against `data` (empty text gives
+    /// an empty result without parsing, like Alertmanager).
+    pub fn execute_text_string(&self, text: &str, data: &Value) -> Result<String, String> {
+        Self::run(&self.text, text, data)
+    }
+
+    /// Renders `text` with html/template escaping (e-mail bodies, Pushover
+    /// `html: true`).
+    pub fn execute_html_string(&self, text: &str, data: &Value) -> Result<String, String> {
+        Self::run(&self.html, text, data)
+    }
+
+    fn run(base: &crate::Template, text: &str, data: &Value) -> Result<String, String> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        base.clone()
+            .parse(text)
+            .map_err(|e| e.to_string())?
+            .execute(data)
+            .map_err(|e| e.to_string())
+    }
 }

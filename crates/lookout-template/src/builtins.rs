@@ -33,7 +33,25 @@ pub(crate) fn is_builtin(name: &str) -> bool {
     lookup(name).is_some()
 }
 
+/// The builtin function table, built once.
 pub(crate) fn lookup(name: &str) -> Option<Func> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<&'static str, Func>> =
+        std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            [
+                "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "html",
+                "js", "urlquery", "call", "eq", "ne", "lt", "le", "gt", "ge",
+            ]
+            .into_iter()
+            .filter_map(|n| make(n).map(|f| (n, f)))
+            .collect()
+        })
+        .get(name)
+        .cloned()
+}
+
+fn make(name: &str) -> Option<Func> {
     use Builtin::*;
     let r = || GoType::Reflect;
     let (b, sig) = match name {

@@ -74,7 +74,7 @@ pub(crate) struct State<'a> {
     name: &'a str,
     tree: &'a Tree,
     pub out: String,
-    vars: Vec<(String, Value)>,
+    vars: Vec<(&'a str, Value)>,
     depth: usize,
     node: At<'a>,
 }
@@ -91,7 +91,7 @@ impl<'a> State<'a> {
             name,
             tree,
             out: String::new(),
-            vars: vec![("$".into(), dot)],
+            vars: vec![("$", dot)],
             depth: 0,
             node: At::None,
         }
@@ -173,6 +173,7 @@ impl<'a> State<'a> {
                 node.write(&mut s);
                 return self.errorf(format!("can't print {} of type {}", s, f.type_name()));
             }
+            Value::String(s) => self.out.push_str(s),
             _ => self.out.push_str(&crate::fmt::sprint_action(v)),
         }
         Ok(())
@@ -322,7 +323,7 @@ impl<'a> State<'a> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Value::Invalid,
         };
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
         let saved_tree = std::mem::replace(&mut self.tree, tree);
         let saved_name = std::mem::replace(&mut self.name, tree.name.as_str());
         self.depth += 1;
@@ -349,7 +350,7 @@ impl<'a> State<'a> {
             if pipe.is_assign {
                 self.set_var(&var.name, value.clone())?;
             } else {
-                self.vars.push((var.name.clone(), value.clone()));
+                self.vars.push((var.name.as_str(), value.clone()));
             }
         }
         Ok(value)
@@ -603,9 +604,9 @@ impl<'a> State<'a> {
         fin: Option<Value>,
     ) -> R<Value> {
         let args: &'a [Arg] = if args.is_empty() { args } else { &args[1..] };
-        let sig = match &callee {
-            Callee::Func(f) => f.0.sig.clone(),
-            Callee::Method(_, s) => s.clone(),
+        let sig: &GoSignature = match &callee {
+            Callee::Func(f) => &f.0.sig,
+            Callee::Method(_, s) => s,
         };
         let num_in = args.len() + usize::from(fin.is_some());
         let num_fixed;

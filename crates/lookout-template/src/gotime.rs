@@ -135,8 +135,8 @@ impl Time {
         let offset: i32 = match b.get(i) {
             Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
             Some(&c @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-                let oh: i32 = s[i + 1..i + 3].parse().ok()?;
-                let om: i32 = s[i + 4..i + 6].parse().ok()?;
+                let oh: i32 = s.get(i + 1..i + 3)?.parse().ok()?;
+                let om: i32 = s.get(i + 4..i + 6)?.parse().ok()?;
                 let o = oh * 3600 + om * 60;
                 if c == b'-' {
                     -o
@@ -233,21 +233,13 @@ fn time_arg(v: &Value) -> Result<Time, String> {
 
 /// Extracts a [`Time`] from a value made by [`Value::from`]`(Time)`.
 pub fn as_time(v: &Value) -> Option<Time> {
-    if let Value::Object(o) = v {
-        if o.type_name() == "time.Time" || o.type_name() == "*time.Time" {
-            let unix = int_arg(&o.field("\0unix")?);
-            let nanos = int_arg(&o.field("\0nanos")?) as u32;
-            let offset = int_arg(&o.field("\0offset")?) as i32;
-            let zone = o.field("\0zone")?.as_str().unwrap_or("").to_string();
-            return Some(Time {
-                unix,
-                nanos,
-                offset,
-                zone: Arc::from(zone),
-            });
-        }
+    match v {
+        Value::Object(o) => o
+            .as_any()?
+            .downcast_ref::<TimeObject>()
+            .map(|t| t.t.clone()),
+        _ => None,
     }
-    None
 }
 
 /// A `time.Time` template object (`*time.Time` when `pointer` is set, as
@@ -280,16 +272,8 @@ impl Object for TimeObject {
     fn is_pointer(&self) -> bool {
         self.pointer
     }
-    fn field(&self, name: &str) -> Option<Value> {
-        // Internal accessors (not valid Go identifiers, so templates cannot
-        // reach them) used by `as_time`.
-        Some(match name {
-            "\0unix" => Value::int(self.t.unix),
-            "\0nanos" => Value::int(self.t.nanos as i64),
-            "\0offset" => Value::int(self.t.offset as i64),
-            "\0zone" => Value::from(&*self.t.zone),
-            _ => return None,
-        })
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
     fn go_string(&self) -> Option<String> {
         Some(self.t.go_string())

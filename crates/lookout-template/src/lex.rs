@@ -3,6 +3,7 @@
 //! `text/template/parse` lexer (Go 1.19, the version Debian's Prometheus
 //! 2.42 and Alertmanager 0.25 were built with).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Kinds of lexical items. Everything after `Keyword` is a keyword and is
@@ -47,19 +48,19 @@ pub(crate) enum ItemType {
 
 /// One lexical item: its kind, byte offset, text and starting line.
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl Item {
+impl Item<'_> {
     /// Go's `item.String()`, used in "unexpected X in Y" messages.
     pub fn describe(&self) -> String {
         match self.typ {
             ItemType::Eof => "EOF".to_string(),
-            ItemType::Error => self.val.clone(),
+            ItemType::Error => self.val.to_string(),
             t if t > ItemType::Keyword => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -159,7 +160,7 @@ pub(crate) struct Lexer<'a> {
     start_line: usize,
     break_ok: bool,
     continue_ok: bool,
-    items: VecDeque<Item>,
+    items: VecDeque<Item<'a>>,
     state: State,
     finished: bool,
 }
@@ -194,7 +195,7 @@ impl<'a> Lexer<'a> {
 
     /// The next item. After an error or EOF, Go's closed channel yields zero
     /// items, which are error items with empty text; we mirror that.
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'a> {
         loop {
             if let Some(it) = self.items.pop_front() {
                 return it;
@@ -203,7 +204,7 @@ impl<'a> Lexer<'a> {
                 return Item {
                     typ: ItemType::Error,
                     pos: 0,
-                    val: String::new(),
+                    val: Cow::Borrowed(""),
                     line: 0,
                 };
             }
@@ -248,7 +249,7 @@ impl<'a> Lexer<'a> {
         self.items.push_back(Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         });
         self.start = self.pos;
@@ -284,7 +285,7 @@ impl<'a> Lexer<'a> {
         self.items.push_back(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         State::Done
@@ -609,8 +610,7 @@ impl<'a> Lexer<'a> {
             let t = self.input[self.start..self.pos].to_string();
             return self.errorf(format!("bad number syntax: {}", crate::fmt::quote_go(&t)));
         }
-        if let Some(sign @ ('+' | '-')) = self.peek() {
-            let _ = sign;
+        if let Some('+' | '-') = self.peek() {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let t = self.input[self.start..self.pos].to_string();
                 return self.errorf(format!("bad number syntax: {}", crate::fmt::quote_go(&t)));

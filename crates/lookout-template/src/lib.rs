@@ -4,17 +4,17 @@
 //!
 //! Owns: the template language (lexer, parser, executor) with Go's error
 //! texts, Go `fmt` printing of template values, the [`Value`] model and the
-//! [`Object`] trait for host types with fields and methods, and the
+//! [`Object`] trait for host types with fields and methods, html/template
+//! contextual escaping ([`html`]), Go time values ([`gotime`]), and the
 //! [`prometheus`] and [`alertmanager`] function sets and data.
 //! Must not depend on storage, HTTP, async runtimes or the rule engine:
 //! Prometheus' `query` function reaches PromQL through the
 //! [`prometheus::QueryFn`] trait the caller implements.
 //!
-//! Behaviour follows Go 1.19 (the toolchain of Debian's Prometheus 2.42 and
-//! Alertmanager 0.25, whose outputs the golden tests compare against), plus
-//! three newer additions: `range` over an integer (Go 1.22), `{{else with}}`
-//! (Go 1.23) and nothing else. Known limits are listed in the crate README
-//! section of [`Template`].
+//! Behaviour follows Go 1.19, the toolchain of Debian's Prometheus 2.42 and
+//! Alertmanager 0.25 whose outputs the golden tests compare against
+//! byte for byte, plus two later additions: `range` over an integer
+//! (Go 1.22) and `{{else with}}` (Go 1.23).
 //!
 //! # Example
 //!
@@ -39,18 +39,27 @@
 //! assert_eq!(tmpl.execute_template("who", &data).unwrap(), "WORLD");
 //! ```
 //!
+//! Host types implement [`Object`] (fields, methods with Go signatures,
+//! `String()`). Alertmanager: parse the template files once into
+//! [`alertmanager::Templates`] and render notification fields with
+//! `execute_text_string`/`execute_html_string` over
+//! [`alertmanager::Data::to_value`]. Prometheus: parse each rule label and
+//! annotation once into a [`prometheus::RuleTemplate`] (functions from
+//! [`prometheus::funcs`], PromQL through [`prometheus::QueryFn`]) and expand
+//! it per alert with [`prometheus::AlertTemplateData`].
+//!
 //! # Known differences from Go
 //!
-//! * `{{template}}` nesting stops at depth 1000 (Go: 100000), to stay within
-//!   a Rust thread's stack.
+//! * `{{template}}` calls nest at most 1000 deep (Go: 100000) and
+//!   parenthesised pipelines plus control structures at most 250 (Go:
+//!   10000 parentheses), so a Rust thread stack cannot overflow.
 //! * `unicode.IsPrint` (used by `%q`, `js`) is exact for Latin-1 and
-//!   approximated above; `%p` and `%#v` of pointers print no addresses.
-//! * Maps have string keys only; `float32`/`complex64` are not modelled.
-//! * html/template escaping covers HTML text, attributes (quoted and
-//!   unquoted), URL attributes, RCDATA elements and comments; inside
-//!   `<script>`/`<style>` and event-handler/style attributes values are
-//!   escaped with the JS-string/CSS escapers but JS/CSS syntax is not
-//!   tracked (see [`html`]).
+//!   approximated above; `%p` and addresses of nested pointers are not
+//!   printed; `float32`/`complex64` are not modelled; maps have string keys.
+//! * Regular expressions compile with Rust's `regex` after rewriting Go's
+//!   ASCII classes; Go's error texts are reproduced for the common syntax
+//!   errors (unbalanced `(`/`)`/`[`, bad repetition, trailing `\`).
+//! * html/template: see the limits in [`html`].
 
 #![warn(missing_docs)]
 
@@ -63,6 +72,7 @@ mod lex;
 mod node;
 mod number;
 mod parse;
+mod strconv;
 mod value;
 
 pub mod alertmanager;

@@ -45,17 +45,16 @@ fn parse_uint0(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
-    let (base, digits, prefixed) = if s.len() >= 2 && s.as_bytes()[0] == b'0' {
+    let (base, digits) = if s.len() >= 2 && s.as_bytes()[0] == b'0' {
         match s.as_bytes()[1] | 0x20 {
-            b'x' => (16, &s[2..], true),
-            b'o' => (8, &s[2..], true),
-            b'b' => (2, &s[2..], true),
-            _ => (8, &s[1..], true),
+            b'x' => (16, &s[2..]),
+            b'o' => (8, &s[2..]),
+            b'b' => (2, &s[2..]),
+            _ => (8, &s[1..]),
         }
     } else {
-        (10, s, false)
+        (10, s)
     };
-    let _ = prefixed;
     if s.contains('_') && !underscore_ok(s) {
         return None;
     }

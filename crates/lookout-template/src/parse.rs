@@ -38,19 +38,26 @@ struct Parser<'a, 'f> {
     parse_name: String,
     text: Arc<str>,
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     vars: Vec<String>,
     action_line: usize,
     range_depth: usize,
+    /// Nesting of parenthesised pipelines and control structures.
+    depth: usize,
     has_func: &'f dyn Fn(&str) -> bool,
 }
 
-fn eof_item() -> Item {
+/// Deepest nesting the parser accepts. Go stops parenthesised expressions
+/// at 10000 ("max expression depth exceeded"); a Rust thread stack needs a
+/// lower bound, which also covers nested if/range/with.
+const MAX_DEPTH: usize = 250;
+
+fn eof_item() -> Item<'static> {
     Item {
         typ: ItemType::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 0,
     }
 }
@@ -76,6 +83,7 @@ pub(crate) fn parse(
         vars: vec!["$".into()],
         action_line: 0,
         range_depth: 0,
+        depth: 0,
         has_func,
     };
     let mut set = BTreeMap::new();
@@ -96,7 +104,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         })
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -109,18 +117,18 @@ impl<'a, 'f> Parser<'a, 'f> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -129,7 +137,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -138,13 +146,13 @@ impl<'a, 'f> Parser<'a, 'f> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return self.unexpected(&t, context);
@@ -152,7 +160,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         Ok(t)
     }
 
-    fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, token: &Item<'_>, context: &str) -> PResult<T> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -267,7 +275,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: token.val,
+                text: token.val.into_owned(),
             })),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
@@ -287,8 +295,7 @@ impl<'a, 'f> Parser<'a, 'f> {
             ItemType::Continue => return self.break_control(token.pos, "{{continue}}", false),
             ItemType::Else => return self.else_control(),
             ItemType::End => {
-                let t = self.expect(ItemType::RightDelim, "end")?;
-                let _ = t;
+                self.expect(ItemType::RightDelim, "end")?;
                 return Ok(Parsed::End);
             }
             ItemType::If => return self.branch(set, "if").map(Parsed::Node),
@@ -331,10 +338,20 @@ impl<'a, 'f> Parser<'a, 'f> {
         Ok(Parsed::Else(t.pos))
     }
 
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth >= MAX_DEPTH {
+            return self.err("max expression depth exceeded");
+        }
+        Ok(())
+    }
+
     fn branch(&mut self, set: &mut BTreeMap<String, Tree>, context: &str) -> PResult<Node> {
+        self.enter()?;
         let mark = self.vars.len();
         let r = self.branch_inner(set, context);
         self.vars.truncate(mark);
+        self.depth -= 1;
         let b = Box::new(r?);
         Ok(match context {
             "if" => Node::If(b),
@@ -428,7 +445,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         })
     }
 
-    fn template_name(&self, token: &Item, context: &str) -> PResult<String> {
+    fn template_name(&self, token: &Item<'_>, context: &str) -> PResult<String> {
         match token.typ {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Ok(s),
@@ -459,16 +476,16 @@ impl<'a, 'f> Parser<'a, 'f> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        name: v.val.clone(),
+                        name: v.val.to_string(),
                     });
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Var {
-                        name: v.val.clone(),
+                        name: v.val.to_string(),
                     });
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -617,7 +634,7 @@ impl<'a, 'f> Parser<'a, 'f> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
@@ -652,13 +669,16 @@ impl<'a, 'f> Parser<'a, 'f> {
                     Err(e) => return self.err(e),
                 }
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
-            )),
+            ItemType::LeftParen => {
+                self.enter()?;
+                let p = self.pipeline("parenthesized pipeline", ItemType::RightParen)?;
+                self.depth -= 1;
+                Arg::Pipe(Box::new(p))
+            }
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Some(s) => Arg::String {
                     pos: token.pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text: s,
                 },
                 None => return self.err("invalid syntax"),

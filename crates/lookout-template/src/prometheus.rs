@@ -180,12 +180,28 @@ impl RuleTemplate {
     /// Expands the template; errors are Prometheus' texts
     /// (`error parsing template __alert_X: ...` / `error executing template ...`).
     pub fn expand(&self, data: &AlertTemplateData) -> Result<String, String> {
+        self.expand_value(&data.to_value())
+    }
+
+    /// Like [`RuleTemplate::expand`] with data already converted by
+    /// [`AlertTemplateData::to_value`], so one conversion serves all of an
+    /// alert's labels and annotations.
+    pub fn expand_value(&self, data: &Value) -> Result<String, String> {
         match &self.tmpl {
             Err(e) => Err(format!("error parsing template {}: {}", self.name, e)),
             Ok(t) => t
-                .execute(&data.to_value())
+                .execute(data)
                 .map_err(|e| format!("error executing template {}: {}", self.name, e)),
         }
+    }
+
+    /// The parse error, if the text does not parse (Prometheus rejects such
+    /// rule files at load time).
+    pub fn parse_error(&self) -> Option<String> {
+        self.tmpl
+            .as_ref()
+            .err()
+            .map(|e| format!("error parsing template {}: {}", self.name, e))
     }
 
     /// What Prometheus stores: the expansion, or

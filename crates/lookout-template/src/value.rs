@@ -138,6 +138,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn is_pointer(&self) -> bool {
         false
     }
+    /// The `json:"..."` tag of a struct field, if it has one (used when
+    /// html/template encodes the value for a JS context).
+    fn json_name(&self, _field: &str) -> Option<&'static str> {
+        None
+    }
     /// Access to the concrete type, for functions that take this object
     /// back as an argument.
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -284,3 +284,107 @@ fn float_printing_matches_go() {
         assert_eq!(lookout_template::fmt::sprint(&[Value::Float(v)]), want);
     }
 }
+
+#[test]
+fn pathological_nesting_is_an_error_not_a_crash() {
+    let deep_parens = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    let err = Template::new("n")
+        .parse(&deep_parens)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "template: n:1: max expression depth exceeded");
+    let deep_ifs = format!("{}x{}", "{{ if 1 }}".repeat(5000), "{{ end }}".repeat(5000));
+    let err = Template::new("n").parse(&deep_ifs).unwrap_err().to_string();
+    assert_eq!(err, "template: n:1: max expression depth exceeded");
+    // Moderate nesting still works.
+    let ok = format!("{{{{ {}1{} }}}}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(render(&ok, &Value::Invalid).unwrap(), "1");
+}
+
+#[test]
+fn alertmanager_pointer_data_prints_like_go() {
+    use lookout_template::alertmanager::Data;
+    let d = Data {
+        receiver: "r".into(),
+        status: "firing".into(),
+        ..Default::default()
+    }
+    .to_value();
+    assert_eq!(
+        render("{{ . }}|{{ print . }}", &d).unwrap(),
+        "{r firing [] map[] map[] map[] }|&{r firing [] map[] map[] map[] }"
+    );
+    assert_eq!(
+        render("{{ .Nope }}", &d).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <.Nope>: can't evaluate field Nope in type *template.Data"
+    );
+}
+
+#[test]
+fn call_builtin_with_function_values() {
+    let add = lookout_template::FuncMap::new().func("add", |a: i64, b: i64| a + b);
+    let f = add.get("add").unwrap().clone();
+    let d = Value::map([("f", Value::Func(f))]);
+    assert_eq!(render("{{ call .f 2 3 }}", &d).unwrap(), "5");
+    assert_eq!(
+        render("{{ call .f 2 }}", &d).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <call .f 2>: error calling call: wrong number of args: got 1 want 2"
+    );
+    assert_eq!(
+        render(r#"{{ call .f 2 "x" }}"#, &d).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <call .f 2 \"x\">: error calling call: arg 1: value has type string; should be int"
+    );
+}
+
+#[test]
+fn alertmanager_026_kv_strings() {
+    use lookout_template::alertmanager::Data;
+    let mut d = Data {
+        common_labels: [
+            ("severity".to_string(), "warning".to_string()),
+            ("alertname".to_string(), "X".to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        render("{{ .CommonLabels }}", &d.to_value()).unwrap(),
+        "map[alertname:X severity:warning]"
+    );
+    d.kv_string_methods = true;
+    assert_eq!(
+        render(
+            "{{ .CommonLabels }}|{{ .CommonLabels.SortedPairs }}|{{ .CommonLabels.String }}|{{ index .CommonLabels \"severity\" }}",
+            &d.to_value()
+        )
+        .unwrap(),
+        "alertname=X, severity=warning|alertname=X, severity=warning|alertname=X, severity=warning|warning"
+    );
+}
+
+#[test]
+fn shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<Value>();
+    assert_send_sync::<RuleTemplate>();
+    assert_send_sync::<lookout_template::alertmanager::Templates>();
+    // One parsed template executed concurrently.
+    let t = Arc::new(
+        Template::new_html("c")
+            .parse("<p title=\"{{ . }}\">{{ . }}</p>")
+            .unwrap(),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || t.execute(&Value::from(format!("<{i}>"))).unwrap())
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(
+            h.join().unwrap(),
+            format!("<p title=\"&lt;{i}&gt;\">&lt;{i}&gt;</p>")
+        );
+    }
+}

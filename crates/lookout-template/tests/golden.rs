@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
 
 use common::*;
@@ -39,7 +40,10 @@ impl Tally {
         self.failures.push(msg);
     }
     fn report(&self) -> bool {
-        println!(
+        // Written to the real stderr so the tally shows without --nocapture.
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
             "golden {}: {} total, {} passed, {} failed",
             self.suite,
             self.total,
@@ -47,7 +51,7 @@ impl Tally {
             self.total - self.passed
         );
         for f in self.failures.iter().take(40) {
-            println!("  FAIL {f}");
+            let _ = writeln!(err, "  FAIL {f}");
         }
         self.total == self.passed
     }
@@ -193,7 +197,10 @@ fn goldens_match_go() {
         total += t.total;
         passed += t.passed;
     }
-    println!("golden total: {total} cases, {passed} passed");
+    let _ = writeln!(
+        std::io::stderr(),
+        "golden total: {total} cases, {passed} passed"
+    );
     assert!(all_ok, "golden mismatches (see output above)");
     assert!(
         total >= 200,

@@ -21,6 +21,7 @@ pub(crate) enum State {
     Js,
     JsDqStr,
     JsSqStr,
+    JsBqStr,
     JsRegexp,
     JsBlockCmt,
     JsLineCmt,
@@ -52,6 +53,7 @@ impl State {
             Js => "stateJS",
             JsDqStr => "stateJSDqStr",
             JsSqStr => "stateJSSqStr",
+            JsBqStr => "stateJSBqStr",
             JsRegexp => "stateJSRegexp",
             JsBlockCmt => "stateJSBlockCmt",
             JsLineCmt => "stateJSLineCmt",
@@ -665,7 +667,7 @@ fn next_js_ctx(s: &[u8], preceding: JsCtx) -> JsCtx {
 }
 
 fn t_js(mut c: Context, s: &[u8]) -> (Context, usize) {
-    let Some(mut i) = index_any(s, b"\"'/") else {
+    let Some(mut i) = index_any(s, b"\"'/`") else {
         c.js_ctx = next_js_ctx(s, c.js_ctx);
         return (c, s.len());
     };
@@ -677,6 +679,10 @@ fn t_js(mut c: Context, s: &[u8]) -> (Context, usize) {
         }
         b'\'' => {
             c.state = State::JsSqStr;
+            c.js_ctx = JsCtx::Regexp;
+        }
+        b'`' => {
+            c.state = State::JsBqStr;
             c.js_ctx = JsCtx::Regexp;
         }
         _ => {
@@ -711,6 +717,7 @@ fn t_js(mut c: Context, s: &[u8]) -> (Context, usize) {
 fn t_js_delimited(mut c: Context, s: &[u8]) -> (Context, usize) {
     let specials: &[u8] = match c.state {
         State::JsSqStr => b"\\'",
+        State::JsBqStr => b"\\`",
         State::JsRegexp => b"\\/[]",
         _ => b"\\\"",
     };
@@ -918,7 +925,7 @@ fn transition(c: Context, s: &[u8]) -> (Context, usize) {
         State::Attr | State::Error => (c, s.len()),
         State::Url | State::Srcset => t_url(c, s),
         State::Js => t_js(c, s),
-        State::JsDqStr | State::JsSqStr | State::JsRegexp => t_js_delimited(c, s),
+        State::JsDqStr | State::JsSqStr | State::JsBqStr | State::JsRegexp => t_js_delimited(c, s),
         State::JsBlockCmt | State::CssBlockCmt => t_block_cmt(c, s),
         State::JsLineCmt | State::CssLineCmt => t_line_cmt(c, s),
         State::Css => t_css(c, s),

@@ -2,7 +2,7 @@
 //! (`_html_template_htmlescaper` and friends), over [`Value`]s.
 
 use crate::func::{Func, FuncMap, GoType};
-use crate::value::{GoSignature, Kind, SafeKind, Value};
+use crate::value::{GoSignature, SafeKind, Value};
 
 use super::context::{attr_type, ContentType};
 
@@ -123,7 +123,6 @@ fn strip_tags(html: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut c = Context::default();
     let mut i = 0;
-    let mut all_text = true;
     while i < b.len() {
         let (c1, n) = context_after_text(c.clone(), &b[i..]);
         let i1 = i + n;
@@ -135,8 +134,6 @@ fn strip_tags(html: &str) -> String {
                 }
             }
             out.extend_from_slice(&b[i..j]);
-        } else {
-            all_text = false;
         }
         if n == 0 && c1 == c {
             break;
@@ -147,7 +144,6 @@ fn strip_tags(html: &str) -> String {
             break;
         }
     }
-    let _ = all_text;
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -261,35 +257,50 @@ pub(crate) fn url_normalizer(args: &[Value]) -> String {
 
 pub(crate) fn srcset_escaper(args: &[Value]) -> String {
     let (s, t) = stringify(args);
-    if t == Content::Srcset {
-        return s;
+    match t {
+        Content::Srcset => return s,
+        Content::Url => return process_url(&s, true).replace(',', "%2c"),
+        _ => {}
     }
-    // Each comma-separated candidate: a filtered, normalized URL plus an
-    // optional descriptor.
-    s.split(',')
-        .map(|cand| {
-            let trimmed = cand.trim_start();
-            let lead = &cand[..cand.len() - trimmed.len()];
-            let (url, desc) = match trimmed.find(|c: char| c.is_ascii_whitespace()) {
-                Some(i) => (&trimmed[..i], &trimmed[i..]),
-                None => (trimmed, ""),
-            };
-            let url = if is_safe_url(url) {
-                process_url(url, true)
-            } else {
-                format!("#{FILTER_FAILSAFE}")
-            };
-            let desc_ok = desc.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, ' ' | '\t' | '.' | ',' | '+' | '-')
-            });
-            if desc_ok {
-                format!("{lead}{url}{desc}")
-            } else {
-                format!("{lead}#{FILTER_FAILSAFE}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(s.len());
+    let mut written = 0;
+    for (i, c) in s.bytes().enumerate() {
+        if c == b',' {
+            filter_srcset_element(&s, written, i, &mut out);
+            out.push(',');
+            written = i + 1;
+        }
+    }
+    filter_srcset_element(&s, written, s.len(), &mut out);
+    out
+}
+
+fn is_html_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')
+}
+
+fn filter_srcset_element(s: &str, left: usize, right: usize, out: &mut String) {
+    let b = s.as_bytes();
+    let mut start = left;
+    while start < right && is_html_space(b[start]) {
+        start += 1;
+    }
+    let end = (start..right)
+        .find(|&i| is_html_space(b[i]))
+        .unwrap_or(right);
+    let url = &s[start..end];
+    if is_safe_url(url)
+        && b[end..right]
+            .iter()
+            .all(|&c| is_html_space(c) || c.is_ascii_alphanumeric())
+    {
+        out.push_str(&s[left..start]);
+        out.push_str(&process_url(url, true));
+        out.push_str(&s[end..right]);
+        return;
+    }
+    out.push('#');
+    out.push_str(FILTER_FAILSAFE);
 }
 
 fn js_low(c: char) -> Option<String> {
@@ -319,6 +330,7 @@ fn js_str_table(c: char, norm: bool) -> Option<String> {
             '"' => "\\u0022",
             '&' => "\\u0026",
             '\'' => "\\u0027",
+            '`' => "\\u0060",
             '+' => "\\u002b",
             '/' => "\\/",
             '<' => "\\u003c",
@@ -343,6 +355,9 @@ pub(crate) fn js_regexp_escaper(args: &[Value]) -> String {
     let out: String = s
         .chars()
         .map(|c| {
+            if c == '`' {
+                return c.to_string();
+            }
             if let Some(x) = js_str_table(c, false) {
                 return x;
             }
@@ -410,7 +425,7 @@ fn json(v: &Value) -> String {
                     .iter()
                     .map(|n| format!(
                         "{}:{}",
-                        json_string(n),
+                        json_string(o.json_name(n).unwrap_or(n)),
                         json(&o.field(n).unwrap_or(Value::Nil))
                     ))
                     .collect::<Vec<_>>()
@@ -591,6 +606,5 @@ pub(crate) fn escaper_funcs() -> FuncMap {
         };
         m.insert(name, Func::new(sig, move |args| Ok(Value::from(f(&args)))));
     }
-    let _ = Kind::String;
     m
 }

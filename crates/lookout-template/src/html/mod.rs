@@ -2,7 +2,7 @@
 //!
 //! Before a template set executes in HTML mode, every reachable template is
 //! rewritten like Go's `html/template` does: text is scanned with an HTML
-//! context machine ([`context`]), each output action gets the escaper
+//! context machine, each output action gets the escaper
 //! functions for its context appended to its pipeline, `{{if}}`/`{{range}}`
 //! branches must end in the same context, and a template called from a
 //! non-text context is escaped as a derived copy
@@ -146,7 +146,6 @@ impl<'a> Escaper<'a> {
         } else {
             join(c0, c1, name, &loc)
         };
-        let _ = describe;
         (
             Branch {
                 pipe: b.pipe.clone(),
@@ -317,6 +316,15 @@ fn escape_action(c: Context, pipe: &Pipe, n: &Node, loc: String) -> (Pipe, Conte
             c.js_ctx = JsCtx::DivOp;
         }
         State::JsDqStr | State::JsSqStr => s.push("_html_template_jsstrescaper"),
+        State::JsBqStr => {
+            return (
+                pipe.clone(),
+                Context::error(
+                    format!("{} appears in a JS template literal", describe(n)),
+                    Some(loc),
+                ),
+            )
+        }
         State::JsRegexp => s.push("_html_template_jsregexpescaper"),
         State::Css => s.push("_html_template_cssvaluefilter"),
         State::Text => s.push("_html_template_htmlescaper"),

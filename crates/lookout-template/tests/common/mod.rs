@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lookout_template::alertmanager::{Alert, Data};
+use lookout_template::alertmanager::{Alert, Data, Templates};
 use lookout_template::gotime::Time;
 use lookout_template::prometheus::{AlertTemplateData, QueryFn, RuleTemplate, Sample};
-use lookout_template::{MissingKey, Template};
 use serde::{Deserialize, Serialize};
 
 /// Where Debian installs Alertmanager's default templates.
@@ -137,6 +136,7 @@ pub fn am_data(v: &serde_json::Value) -> Data {
         common_labels: kv(v.get("commonLabels")),
         common_annotations: kv(v.get("commonAnnotations")),
         external_url: s("externalURL"),
+        kv_string_methods: false,
     }
 }
 
@@ -149,24 +149,26 @@ pub fn render_am(case: &AmCase, cases: &AmCases, defaults_dir: &Path) -> Result<
         .get(case.data_name())
         .ok_or_else(|| format!("unknown data set {}", case.data_name()))?;
     let data = am_data(data).to_value_by_value();
-    let mut t = if case.html {
-        Template::new_html("")
-    } else {
-        Template::new("")
-    }
-    .funcs(lookout_template::alertmanager::funcs())
-    .missing_key(MissingKey::Zero);
+    let mut files: Vec<(String, String)> = vec![];
     if case.defaults {
         for f in AM_DEFAULT_FILES {
             let text = std::fs::read_to_string(defaults_dir.join(f)).map_err(|e| e.to_string())?;
-            t = t.parse_named(f, &text).map_err(|e| e.to_string())?;
+            files.push((f.to_string(), text));
         }
     }
     if let Some(d) = &case.defines {
-        t = t.parse_named("case.tmpl", d).map_err(|e| e.to_string())?;
+        files.push(("case.tmpl".to_string(), d.clone()));
     }
-    let t = t.parse(&case.template).map_err(|e| e.to_string())?;
-    t.execute(&data).map_err(|e| e.to_string())
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    let set = Templates::new(&refs, Default::default()).map_err(|e| e.to_string())?;
+    if case.html {
+        set.execute_html_string(&case.template, &data)
+    } else {
+        set.execute_text_string(&case.template, &data)
+    }
 }
 
 // ------------------------------------------------------------------ Prometheus
