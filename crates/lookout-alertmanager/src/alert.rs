@@ -22,6 +22,17 @@ fn go_zero() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// `t + d`, saturating at the largest representable time instead of
+/// panicking (durations come from configs and can be absurdly long).
+pub fn add_saturating(t: DateTime<Utc>, d: chrono::Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Converts a std duration, saturating.
+pub fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
 /// Whether `t` is Go's zero time (or earlier, which no valid input produces).
 pub fn is_zero(t: &DateTime<Utc>) -> bool {
     *t <= go_zero()

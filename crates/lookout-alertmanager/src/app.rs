@@ -352,8 +352,7 @@ impl Alertmanager {
                 .map(|c| c.global.resolve_timeout.std())
                 .unwrap_or(Duration::from_secs(300));
             a.timeout = true;
-            a.ends_at =
-                now + chrono::Duration::from_std(rt).unwrap_or(chrono::Duration::minutes(5));
+            a.ends_at = crate::alert::add_saturating(now, crate::alert::chrono_duration(rt));
         }
     }
 

@@ -18,10 +18,17 @@ use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
-use crate::alert::{notification_order, zero_time, Alert};
+use crate::alert::{add_saturating, chrono_duration, notification_order, zero_time, Alert};
 use crate::labels::{fingerprint, labelset_string, Fingerprint, LabelSet};
 use crate::notify::pipeline::{FlushContext, Pipeline};
 use crate::route::{Route, RouteOpts};
+
+/// `i + d`, capped at about a century ahead (configs may hold durations
+/// too long for the monotonic clock).
+fn later(i: Instant, d: Duration) -> Instant {
+    const CAP: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    i.checked_add(d.min(CAP)).unwrap_or(i)
+}
 
 /// A timer wake-up later than this counts as a late tick.
 const LATE_WAKEUP: Duration = Duration::from_millis(20);
@@ -53,9 +60,7 @@ impl AggrGroup {
     fn insert(&self, alert: Alert) {
         let mut st = self.state.lock();
         let immediate = !st.has_flushed
-            && alert.starts_at
-                + chrono::Duration::from_std(self.opts.group_wait).unwrap_or_default()
-                < Utc::now();
+            && add_saturating(alert.starts_at, chrono_duration(self.opts.group_wait)) < Utc::now();
         st.alerts.insert(alert.fingerprint(), alert);
         drop(st);
         if immediate {
@@ -100,7 +105,7 @@ impl AggrGroup {
             mute_time_intervals: self.opts.mute_time_intervals.clone(),
             active_time_intervals: self.opts.active_time_intervals.clone(),
             tick,
-            deadline: Instant::now() + timeout,
+            deadline: later(Instant::now(), timeout),
         };
         let ok = pipeline.exec(&ctx, copies.clone()).await;
         if ok {
@@ -130,7 +135,7 @@ async fn run_group(
     initial: Duration,
 ) {
     let mut stop_one = group.stop_tx.subscribe();
-    let mut deadline = Instant::now() + initial;
+    let mut deadline = later(Instant::now(), initial);
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {}
@@ -155,7 +160,7 @@ async fn run_group(
         } else {
             woke
         };
-        deadline = base + group.opts.group_interval;
+        deadline = later(base, group.opts.group_interval);
         group.state.lock().has_flushed = true;
         tokio::select! {
             _ = group.flush(&pipeline, tick) => {}
@@ -233,8 +238,8 @@ impl Dispatcher {
                 flush_now: Notify::new(),
                 stop_tx: watch::channel(false).0,
             });
-            let wait = chrono::Duration::from_std(r.opts.group_wait).unwrap_or_default();
-            let initial = if alert.starts_at + wait < Utc::now() {
+            let wait = chrono_duration(r.opts.group_wait);
+            let initial = if add_saturating(alert.starts_at, wait) < Utc::now() {
                 Duration::ZERO
             } else {
                 r.opts.group_wait

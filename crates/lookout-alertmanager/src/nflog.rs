@@ -139,7 +139,7 @@ impl NotificationLog {
             timestamp: now,
             firing,
             resolved,
-            expires_at: now + ttl,
+            expires_at: crate::alert::add_saturating(now, ttl),
         };
         self.entries.lock().insert(state_key(group_key, r), e);
         self.persist()

@@ -241,7 +241,7 @@ impl Silences {
     }
 
     fn store(&self, map: &mut HashMap<String, Entry>, s: Silence) {
-        let expires_at = s.ends_at + self.retention;
+        let expires_at = crate::alert::add_saturating(s.ends_at, self.retention);
         map.insert(
             s.id.clone(),
             Entry {

@@ -62,7 +62,9 @@ pub fn to_template_data(d: &Data) -> amt::Data {
         common_labels: d.common_labels.clone(),
         common_annotations: d.common_annotations.clone(),
         external_url: d.external_url.clone(),
-        kv_string_methods: false,
+        // Printing a KV gives `k=v, k=v` like Alertmanager ≥ 0.26 (0.25
+        // printed Go map syntax).
+        kv_string_methods: true,
     }
 }
 

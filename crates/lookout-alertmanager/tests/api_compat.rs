@@ -509,3 +509,36 @@ async fn config_original_matches_alertmanager() {
     assert!(compared >= 5, "{compared}");
     eprintln!("config.original identical (as YAML) for {compared} configs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_serves_ops_endpoints_and_v1_gone() {
+    let lk = LookoutServer::start(CFG).await;
+    let (s, v) = get_json(&format!("{}/api/v1/alerts", lk.url())).await;
+    assert_eq!(s, 410);
+    assert_eq!(v["status"], "deprecated");
+    // Grafana's "implementation: prometheus" check needs this to be 404.
+    let (s, _) = get_json(&format!("{}/alertmanager/api/v2/status", lk.url())).await;
+    assert_eq!(s, 404);
+    let text = reqwest::get(format!("{}/metrics", lk.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "alertmanager_alerts{state=\"active\"}",
+        "alertmanager_notifications_total{integration=\"pushover\"} 0",
+        "alertmanager_notifications_failed_total{integration=\"pushover\",reason=\"serverError\"} 0",
+        "alertmanager_notification_latency_seconds_bucket{integration=\"webhook\",le=\"+Inf\"} 0",
+        "alertmanager_silences{state=\"active\"} 0",
+        "alertmanager_config_last_reload_successful 1",
+    ] {
+        assert!(text.contains(name), "{name} missing from\n{text}");
+    }
+    let resp = reqwest::Client::new()
+        .put(format!("{}/-/reload", lk.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}

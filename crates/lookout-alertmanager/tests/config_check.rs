@@ -13,8 +13,9 @@ use lookout_alertmanager::config::load_file;
 use lookout_alertmanager::matchers::ParseMode;
 
 /// Files whose verdict differs between Alertmanager 0.25 and current
-/// releases (UTF-8 label names are valid in `group_by` since 0.27).
-const FALLBACK_DIFFERS: &[&str] = &["bad_group_by.yml"];
+/// releases (UTF-8 label names are valid in `group_by` and inhibition
+/// `equal` since 0.27).
+const FALLBACK_DIFFERS: &[&str] = &["bad_group_by.yml", "inhibit_equal_bad_label.yml"];
 
 fn files(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,7 +102,11 @@ fn verdicts_and_messages_match_amtool() {
                     f.display()
                 );
             }
-            if am_msg == e.message {
+            // lookout may prefix a decoder error with the YAML path
+            // (`route: `); the rest must be Alertmanager's text.
+            if am_msg == e.message
+                || (!am_msg.is_empty() && e.message.ends_with(&format!(": {am_msg}")))
+            {
                 same_message += 1;
             } else {
                 differing_messages.push(format!(
@@ -112,7 +117,7 @@ fn verdicts_and_messages_match_amtool() {
             }
         }
     }
-    eprintln!("identical error messages: {same_message}/{total_bad}");
+    eprintln!("identical error messages (modulo a YAML path prefix): {same_message}/{total_bad}");
     for d in &differing_messages {
         eprintln!("  message differs: {d}");
     }
@@ -120,11 +125,7 @@ fn verdicts_and_messages_match_amtool() {
     // yaml.v2); every semantic check must use Alertmanager's text.
     for d in &differing_messages {
         assert!(
-            d.contains("unknown_")
-                || d.contains("bad_yaml")
-                || d.contains("bad_duration")
-                || d.contains("bad_resolve_timeout")
-                || d.contains("pushover_bad_retry"),
+            d.contains("/unknown_") || d.contains("/bad_yaml"),
             "unexpected message difference: {d}"
         );
     }

@@ -272,3 +272,24 @@ async fn bad_config_at_reload_keeps_the_old_one() {
         .metrics_text()
         .contains("alertmanager_config_last_reload_successful 1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn absurd_durations_do_not_crash() {
+    let hook = Recorder::start().await;
+    let cfg = format!(
+        "global:\n  resolve_timeout: 290000000y\nroute:\n  receiver: wh\n  group_wait: 0s\n  group_interval: 290000000y\n  repeat_interval: 290000000y\nreceivers:\n  - name: wh\n    webhook_configs:\n      - url: {}/hook\n",
+        hook.url()
+    );
+    let lk = LookoutServer::start(&cfg).await;
+    fire(&lk, "A").await;
+    assert_eq!(hook.wait_for(1, Duration::from_secs(3)).await.len(), 1);
+    let (s, v) = support::get_json(&format!("{}/api/v2/alerts", lk.url())).await;
+    assert_eq!(s, 200, "{v}");
+    // A silence ending in year 9999 is kept with its retention clamped.
+    let (s, b) = post_json(
+        &format!("{}/api/v2/silences", lk.url()),
+        &json!({"matchers": [{"name": "alertname", "value": "A", "isRegex": false}], "startsAt": "2020-01-01T00:00:00Z", "endsAt": "9999-12-31T23:59:59Z", "createdBy": "t", "comment": "c"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}

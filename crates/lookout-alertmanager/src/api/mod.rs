@@ -248,9 +248,36 @@ pub fn ops_router(am: Arc<Alertmanager>) -> Router {
         )
 }
 
-/// API v2 nested at `/api/v2` plus the operational endpoints.
+/// Alertmanager ≥ 0.27's answer on the removed API v1 paths.
+async fn v1_gone() -> Response {
+    let body = json!({
+        "status": "deprecated",
+        "error": "The Alertmanager v1 API was deprecated in version 0.16.0 and is removed as of version 0.27.0 - please use the equivalent route in the v2 API",
+    });
+    (
+        StatusCode::GONE,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// API v2 nested at `/api/v2` plus the operational endpoints, and 410 on
+/// the removed v1 paths (only standalone: in the full server `/api/v1` is
+/// Prometheus').
 pub fn standalone_router(am: Arc<Alertmanager>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .nest("/api/v2", router(am.clone()))
-        .merge(ops_router(am))
+        .merge(ops_router(am));
+    for p in [
+        "/api/v1/status",
+        "/api/v1/receivers",
+        "/api/v1/alerts",
+        "/api/v1/alerts/groups",
+        "/api/v1/silences",
+        "/api/v1/silence/{id}",
+    ] {
+        r = r.route(p, axum::routing::any(v1_gone));
+    }
+    r
 }

@@ -86,8 +86,10 @@ pub fn needs_update(
     if send_resolved && !e.is_resolved_subset(resolved) {
         return true;
     }
-    let repeat = chrono::Duration::from_std(repeat).unwrap_or(chrono::Duration::MAX);
-    e.timestamp < now - repeat
+    match now.checked_sub_signed(crate::alert::chrono_duration(repeat)) {
+        Some(limit) => e.timestamp < limit,
+        None => false,
+    }
 }
 
 impl Pipeline {
@@ -211,8 +213,7 @@ impl Pipeline {
                 return false;
             }
         }
-        let expiry =
-            chrono::Duration::from_std(f.repeat_interval * 2).unwrap_or(chrono::Duration::MAX);
+        let expiry = crate::alert::chrono_duration(f.repeat_interval.saturating_mul(2));
         if let Err(e) =
             self.core
                 .nflog

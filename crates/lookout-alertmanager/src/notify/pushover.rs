@@ -313,7 +313,10 @@ impl Pushover {
                     receipt,
                     alerts: firing,
                     sent_at: ctx.now,
-                    expires_at: ctx.now + Duration::seconds(expire.max(1)),
+                    expires_at: crate::alert::add_saturating(
+                        ctx.now,
+                        Duration::seconds(expire.clamp(1, 1 << 40)),
+                    ),
                 });
             }
         }
