@@ -1,8 +1,8 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod alertmanager;
 pub mod check;
 pub mod server;
-pub mod alertmanager;
 
 use std::process::ExitCode;
 
