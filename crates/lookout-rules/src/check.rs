@@ -81,9 +81,9 @@ pub fn check_file(path: &Path, lint: LintOptions) -> FileVerdict {
         Err(e) => FileVerdict::Failed(vec![format!("{name}: {e}")]),
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => check_text(&name, &text, lint),
-            Err(_) => FileVerdict::Failed(vec![format!(
-                "{name}: yaml: invalid leading UTF-8 octet"
-            )]),
+            Err(_) => {
+                FileVerdict::Failed(vec![format!("{name}: yaml: invalid leading UTF-8 octet")])
+            }
         },
     }
 }

@@ -12,5 +12,12 @@
 //! store is reached through `lookout_model::storage`, PromQL through
 //! `lookout_promql::engine::Engine`, templates through `lookout-template`.
 
+pub mod check;
+pub mod group;
+pub mod load;
+pub mod metrics;
+pub mod notifier;
+pub mod rule;
 pub mod rulefmt;
+pub mod unittest;
 pub mod yaml;

@@ -615,7 +615,7 @@ pub struct DuplicateRule {
 }
 
 /// Rules with the same name and labels (promtool's `duplicate-rules` lint).
-/// Each repeat beyond the first occurrence is reported once.
+/// Each duplicated name+labels combination is reported once.
 pub fn find_duplicates(groups: &RuleGroups) -> Vec<DuplicateRule> {
     let mut all: Vec<DuplicateRule> = Vec::new();
     for g in &groups.groups {
@@ -633,10 +633,13 @@ pub fn find_duplicates(groups: &RuleGroups) -> Vec<DuplicateRule> {
             .cmp(&b.metric)
             .then_with(|| a.labels.iter().cmp(b.labels.iter()))
     });
-    all.windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[1].clone())
-        .collect()
+    let mut out: Vec<DuplicateRule> = Vec::new();
+    for w in all.windows(2) {
+        if w[0] == w[1] && out.last() != Some(&w[1]) {
+            out.push(w[1].clone());
+        }
+    }
+    out
 }
 
 /// The lint error text promtool prints for duplicates.

@@ -234,10 +234,7 @@ impl MarkedEventReceiver for Builder {
                     self.push_node(node, anchor);
                 }
             }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentEnd
-            | Event::Nothing => {}
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
     }
 }

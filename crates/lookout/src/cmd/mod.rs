@@ -4,6 +4,7 @@ pub mod tsdb;
 pub mod tsdb_export;
 pub mod tsdb_import;
 pub mod check;
+pub mod rules;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,9 @@ pub enum Command {
     /// Validate lookout.yaml / prometheus.yml files; every error is printed
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
+    /// Unit tests (`lookout test rules FILE...`, promtool's format).
+    #[command(subcommand)]
+    Test(rules::TestCommand),
 }
 
 /// Runs one subcommand.
@@ -29,5 +33,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Tsdb(c) => tsdb::run(c),
         Command::Check(args) => check::run(args),
+        Command::Test(c) => rules::run_test(c),
     }
 }
