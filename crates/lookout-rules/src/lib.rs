@@ -12,9 +12,11 @@
 //! store is reached through `lookout_model::storage`, PromQL through
 //! `lookout_promql::engine::Engine`, templates through `lookout-template`.
 
+pub mod api;
 pub mod check;
 pub mod group;
 pub mod load;
+pub mod manager;
 pub mod metrics;
 pub mod notifier;
 pub mod rule;
