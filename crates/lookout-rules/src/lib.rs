@@ -8,12 +8,18 @@
 //! (in-process trait and HTTP `/api/v2/alerts`), and promtool's rule
 //! unit-test format.
 //!
-//! Must not depend on a storage engine, HTTP server or async runtime: the
-//! store is reached through `lookout_model::storage`, PromQL through
-//! `lookout_promql::engine::Engine`, templates through `lookout-template`.
+//! Must not depend on a storage engine or an HTTP server: the store is
+//! reached through `lookout_model::storage`, PromQL through
+//! `lookout_promql::engine::Engine`, templates through `lookout-template`,
+//! the built-in Alertmanager through [`notifier::AlertmanagerTarget`].
+//! Evaluation runs on plain threads; only the HTTP Alertmanager client
+//! ([`alerting::HttpTarget`]) drives a private single-threaded tokio
+//! runtime for reqwest.
 
+pub mod alerting;
 pub mod api;
 pub mod check;
+pub mod defaults;
 pub mod group;
 pub mod load;
 pub mod manager;
