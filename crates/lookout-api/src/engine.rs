@@ -21,27 +21,54 @@ pub struct QueryOptions {
     pub stats: bool,
 }
 
-/// A flag the HTTP layer raises when the client goes away; the engine polls
-/// it between steps and gives up with [`QueryErrorKind::Canceled`].
-#[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+type Hook = Box<dyn Fn() + Send + Sync>;
+
+/// A flag the HTTP layer raises when the client goes away or the time
+/// budget runs out; the engine polls it (or its own token, bridged with
+/// [`CancelFlag::on_cancel`]) and gives up with [`QueryErrorKind::Canceled`].
+#[derive(Clone, Default)]
+pub struct CancelFlag {
+    raised: Arc<AtomicBool>,
+    hooks: Arc<parking_lot::Mutex<Vec<Hook>>>,
+}
+
+impl std::fmt::Debug for CancelFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelFlag")
+            .field("raised", &self.is_cancelled())
+            .finish()
+    }
+}
 
 impl CancelFlag {
     /// A fresh, lowered flag.
     pub fn new() -> Self {
         Self::default()
     }
-    /// Raises the flag.
+    /// Raises the flag and runs the registered hooks (once).
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        if !self.raised.swap(true, Ordering::SeqCst) {
+            for h in self.hooks.lock().iter() {
+                h();
+            }
+        }
     }
     /// Whether the flag is raised.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.raised.load(Ordering::SeqCst)
     }
-    /// The shared atomic, for engines that take one directly.
-    pub fn as_atomic(&self) -> &Arc<AtomicBool> {
-        &self.0
+    /// Runs `hook` when the flag is raised (right away if it already is):
+    /// how an engine with its own cancellation token is connected.
+    pub fn on_cancel(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let mut hooks = self.hooks.lock();
+        // Checked under the lock: `cancel` sets the flag before taking it,
+        // so either it sees this hook or we see the raised flag.
+        if self.is_cancelled() {
+            drop(hooks);
+            hook();
+            return;
+        }
+        hooks.push(Box::new(hook));
     }
 }
 
@@ -118,8 +145,8 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// Info annotations.
     pub infos: Vec<String>,
-    /// Sample statistics.
-    pub samples: QuerySamplesStats,
+    /// Sample statistics, when the engine counts them.
+    pub samples: Option<QuerySamplesStats>,
 }
 
 /// Which Prometheus error type a failed query maps to.

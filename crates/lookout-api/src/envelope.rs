@@ -181,7 +181,7 @@ fn write_annotations(out: &mut String, key: &str, noun: &str, list: &[String]) {
         );
         json::write_str(out, &more);
     }
-    out.push_str("]");
+    out.push(']');
 }
 
 impl IntoResponse for Success {

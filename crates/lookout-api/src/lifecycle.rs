@@ -99,18 +99,18 @@ pub async fn metrics(State(api): State<Arc<Api>>) -> Response {
 /// `POST /api/v1/write`.
 pub async fn remote_write(State(api): State<Arc<Api>>, req: Request) -> Response {
     let (parts, body): (_, Body) = req.into_parts();
-    if let Err(resp) = remote_write::check_headers(&parts.headers) {
+    if let Err(e) = remote_write::check_headers(&parts.headers) {
         api.metrics.remote_write_requests.with(&["415"]).inc();
-        return resp;
+        return e.into_response();
     }
     let bytes = match remote_write::read_limited(body, api.settings.max_write_body_bytes).await {
         Ok(b) => b,
-        Err(resp) => {
+        Err(e) => {
             api.metrics
                 .remote_write_requests
-                .with(&[resp.status().as_str()])
+                .with(&[e.status.as_str()])
                 .inc();
-            return resp;
+            return e.into_response();
         }
     };
     let sink = api.sink.clone();

@@ -204,12 +204,17 @@ pub fn render_data(
         use std::fmt::Write;
         let _ = write!(
             out,
-            ",\"stats\":{{\"timings\":{{\"evalTotalTime\":{secs},\"resultSortTime\":0,\
-             \"queryPreparationTime\":0,\"innerEvalTime\":{secs},\"execQueueTime\":0,\
-             \"execTotalTime\":{secs}}},\"samples\":{{\"totalQueryableSamples\":{},\
-             \"peakSamples\":{}}}}}",
-            r.samples.total_queryable_samples, r.samples.peak_samples
+            ",\"stats\":{{\"timings\":{{\"evalTotalTime\":{secs},\"execTotalTime\":{secs}}}"
         );
+        // Sample counts only when the engine measured them.
+        if let Some(s) = r.samples {
+            let _ = write!(
+                out,
+                ",\"samples\":{{\"totalQueryableSamples\":{},\"peakSamples\":{}}}",
+                s.total_queryable_samples, s.peak_samples
+            );
+        }
+        out.push('}');
     }
     out.push('}');
     (out, truncated)

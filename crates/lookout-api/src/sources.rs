@@ -61,12 +61,23 @@ pub struct TargetMetricMetadata {
     pub unit: String,
 }
 
+/// `/api/v1/targets`' `data`.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetsSnapshot {
+    /// Targets being scraped.
+    pub active_targets: Vec<ActiveTarget>,
+    /// Targets dropped by relabeling (as many as the pools keep).
+    pub dropped_targets: Vec<DroppedTarget>,
+    /// Dropped targets per pool, including those not listed.
+    pub dropped_target_counts: BTreeMap<String, u64>,
+}
+
 /// The scrape manager as the API sees it.
 pub trait TargetsView: Send + Sync + 'static {
-    /// Active targets, ordered by pool then URL.
-    fn active_targets(&self) -> Vec<ActiveTarget>;
-    /// Targets dropped by relabeling.
-    fn dropped_targets(&self) -> Vec<DroppedTarget>;
+    /// Targets of `pool` (all pools when `None`); the lists not asked for
+    /// are left empty.
+    fn targets(&self, active: bool, dropped: bool, pool: Option<&str>) -> TargetsSnapshot;
     /// Metric metadata of every active target.
     fn metadata(&self) -> Vec<TargetMetricMetadata>;
     /// Configured scrape pool names.

@@ -2,17 +2,14 @@
 //! `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/alertmanagers`,
 //! `/api/v1/notifications` and `/version`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::envelope::{json_response, ApiError, ApiResult, Success};
 use crate::params::Params;
-use crate::sources::ActiveTarget;
 use crate::{json, Api};
 
 /// `GET /api/v1/status/buildinfo`: no `features`, no `application` (Grafana
@@ -117,37 +114,8 @@ pub async fn targets(State(api): State<Arc<Api>>, p: Params) -> ApiResult {
         _ => (true, true),
     };
     let pool = p.get("scrapePool");
-    let mut active: Vec<ActiveTarget> = if show_active {
-        api.targets.active_targets()
-    } else {
-        Vec::new()
-    };
-    let mut dropped = if show_dropped {
-        api.targets.dropped_targets()
-    } else {
-        Vec::new()
-    };
-    let mut dropped_counts: BTreeMap<String, u64> = BTreeMap::new();
-    for d in &dropped {
-        *dropped_counts.entry(d.scrape_pool.clone()).or_default() += 1;
-    }
-    if !pool.is_empty() {
-        active.retain(|t| t.scrape_pool == pool);
-        dropped.retain(|t| t.scrape_pool == pool);
-        dropped_counts.retain(|k, _| k == pool);
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Out<'a> {
-        active_targets: &'a [ActiveTarget],
-        dropped_targets: &'a [crate::sources::DroppedTarget],
-        dropped_target_counts: &'a BTreeMap<String, u64>,
-    }
-    Success::serde(&Out {
-        active_targets: &active,
-        dropped_targets: &dropped,
-        dropped_target_counts: &dropped_counts,
-    })
+    let pool = (!pool.is_empty()).then_some(pool);
+    Success::serde(&api.targets.targets(show_active, show_dropped, pool))
 }
 
 /// `GET /api/v1/targets/metadata`.

@@ -13,7 +13,9 @@ use common::*;
 use lookout_api::remote_write::decode::encode;
 use lookout_model::Labels;
 
-fn body(series: &[(&[(&str, &str)], &[(i64, f64)])]) -> Vec<u8> {
+type Series<'a> = (&'a [(&'a str, &'a str)], &'a [(i64, f64)]);
+
+fn body(series: &[Series<'_>]) -> Vec<u8> {
     let mut raw = Vec::new();
     for (l, s) in series {
         encode::series(&mut raw, l, s);
@@ -46,16 +48,17 @@ async fn accepts_and_stores_samples() {
     ]);
     let r = send(&f.router, write_req(b)).await;
     assert_eq!((r.status, r.body.as_str()), (204, ""));
-    let stored = f.store.series.lock();
-    let s =
-        &stored[&Labels::from_pairs([("__name__", "rw_metric"), ("job", "j"), ("instance", "i")])];
-    assert_eq!(s.len(), 2);
-    assert_eq!((s[1].t, s[1].v), (2000, 2.5));
-    assert!(stored.contains_key(&Labels::from_pairs([
-        ("__name__", "rw_other"),
-        ("job", "j")
-    ])));
-    drop(stored);
+    {
+        let stored = f.store.series.lock();
+        let s = &stored
+            [&Labels::from_pairs([("__name__", "rw_metric"), ("job", "j"), ("instance", "i")])];
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[1].t, s[1].v), (2000, 2.5));
+        assert!(stored.contains_key(&Labels::from_pairs([
+            ("__name__", "rw_other"),
+            ("job", "j")
+        ])));
+    }
     let m = get(&f.router, "/metrics").await.body;
     assert!(m.contains("lookout_remote_write_samples_total 3\n"), "{m}");
     assert!(

@@ -93,7 +93,7 @@ pub fn write_go_g(v: f64, out: &mut String) {
 /// shortest formatting Go fixes the precision used in this decision at 6,
 /// whatever the digit count).
 fn go_g_uses_exponent(exp: i32) -> bool {
-    exp < -4 || exp >= 6
+    !(-4..6).contains(&exp)
 }
 
 /// Prometheus' JSON sample-value layout (`util/jsonutil`): Go's `'e'` layout

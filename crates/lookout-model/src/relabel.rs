@@ -272,10 +272,7 @@ impl TryFrom<RawRelabelConfig> for RelabelConfig {
             separator: raw
                 .separator
                 .unwrap_or_else(|| DEFAULT_SEPARATOR.to_string()),
-            regex: match raw.regex {
-                Some(r) => r,
-                None => RelabelRegex::default(),
-            },
+            regex: raw.regex.unwrap_or_default(),
             modulus: raw.modulus.unwrap_or(0),
             target_label: raw.target_label.unwrap_or_default(),
             replacement: raw

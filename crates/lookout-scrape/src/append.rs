@@ -81,6 +81,12 @@ impl ScrapeCache {
             .collect()
     }
 
+    /// Whether any scrape went through this cache (also one handed over
+    /// from a loop replaced on reload).
+    pub fn has_history(&self) -> bool {
+        self.iter > 0
+    }
+
     /// Label sets of the series the last successful scrape appended (those
     /// that would go stale if the target vanished).
     pub fn live_series(&self) -> Vec<Arc<Labels>> {

@@ -235,10 +235,11 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Seconds formatted like Go's `strconv.FormatFloat(s, 'f', -1, 64)`.
 pub fn format_go_seconds(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        (ms / 1000).to_string()
+    let (secs, frac) = (ms / 1000, ms % 1000);
+    if frac == 0 {
+        secs.to_string()
     } else {
-        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
+        let s = format!("{secs}.{frac:03}");
         s.trim_end_matches('0').to_string()
     }
 }

@@ -191,7 +191,10 @@ async fn run_loop(
         );
         last = Some(append_time);
     };
-    if stopped == Some(StopReason::Vanished) && last.is_some() {
+    // A loop that took over a cache on reload and never scraped itself still
+    // owns the old loop's series.
+    let scraped_before = last.is_some() || lock(&cache).has_history();
+    if stopped == Some(StopReason::Vanished) && scraped_before {
         end_of_run_staleness(&state, &s, appendable.as_ref(), &cache, &mut ticker).await;
     }
 }

@@ -171,16 +171,38 @@ pub fn text_error(status: StatusCode, msg: &str) -> Response {
     resp
 }
 
+/// A plain-text error answer (status and message), rendered by
+/// [`text_error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Message (a newline is appended on the wire).
+    pub message: String,
+}
+
+impl TextError {
+    fn new(status: StatusCode, message: String) -> Self {
+        TextError { status, message }
+    }
+}
+
+impl IntoResponse for TextError {
+    fn into_response(self) -> Response {
+        text_error(self.status, &self.message)
+    }
+}
+
 /// Checks `Content-Type` and `Content-Encoding` (415 when unsupported).
-pub fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
+pub fn check_headers(headers: &HeaderMap) -> Result<(), TextError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
         let mut parts = ct.split(';');
         let media = parts.next().unwrap_or("").trim();
         if !media.is_empty() && !media.eq_ignore_ascii_case("application/x-protobuf") {
-            return Err(text_error(
+            return Err(TextError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &format!("expected application/x-protobuf as the first (media) part, got {ct} content-type"),
+                format!("expected application/x-protobuf as the first (media) part, got {ct} content-type"),
             ));
         }
         for p in parts {
@@ -190,9 +212,9 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
             if k.trim().eq_ignore_ascii_case("proto") {
                 let v = v.trim().trim_matches('"');
                 if v != "prometheus.WriteRequest" {
-                    return Err(text_error(
+                    return Err(TextError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        &format!("unknown remote write protobuf message {v}, this receiver supports prometheus.WriteRequest only"),
+                        format!("unknown remote write protobuf message {v}, this receiver supports prometheus.WriteRequest only"),
                     ));
                 }
             }
@@ -201,9 +223,9 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
     if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
         let enc = enc.to_str().unwrap_or("?").trim();
         if !enc.is_empty() && !enc.eq_ignore_ascii_case("snappy") {
-            return Err(text_error(
+            return Err(TextError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &format!("{enc} encoding (compression) is not accepted by this server; only snappy is acceptable"),
+                format!("{enc} encoding (compression) is not accepted by this server; only snappy is acceptable"),
             ));
         }
     }
@@ -279,20 +301,20 @@ pub fn handle_body(
 }
 
 /// Reads a request body up to `max` bytes (413 beyond).
-pub async fn read_limited(body: Body, max: usize) -> Result<bytes::Bytes, Response> {
+pub async fn read_limited(body: Body, max: usize) -> Result<bytes::Bytes, TextError> {
     let limited = http_body_util::Limited::new(body, max);
     match http_body_util::BodyExt::collect(limited).await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) => {
             if crate::params::is_length_limit(&*e) {
-                Err(text_error(
+                Err(TextError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("request body exceeds the limit of {max} bytes"),
+                    format!("request body exceeds the limit of {max} bytes"),
                 ))
             } else {
-                Err(text_error(
+                Err(TextError::new(
                     StatusCode::BAD_REQUEST,
-                    &format!("error reading body: {e}"),
+                    format!("error reading body: {e}"),
                 ))
             }
         }

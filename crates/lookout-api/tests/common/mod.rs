@@ -272,7 +272,7 @@ impl QueryEngine for FakeEngine {
             value: self.eval(expr, t, cancel)?,
             warnings: vec![],
             infos: vec![],
-            samples: QuerySamplesStats::default(),
+            samples: None,
         })
     }
     fn range_query(
@@ -312,7 +312,7 @@ impl QueryEngine for FakeEngine {
             value: QueryValue::Matrix(m),
             warnings: vec![],
             infos: vec![],
-            samples: QuerySamplesStats::default(),
+            samples: None,
         })
     }
     fn parse_selector(&self, s: &str) -> Result<Vec<Matcher>, QueryError> {
@@ -346,7 +346,23 @@ impl QueryEngine for FakeEngine {
 
 pub struct NoTargets;
 impl TargetsView for NoTargets {
-    fn active_targets(&self) -> Vec<ActiveTarget> {
+    fn targets(&self, active: bool, _dropped: bool, pool: Option<&str>) -> TargetsSnapshot {
+        let mut t = TargetsSnapshot::default();
+        if active && pool.is_none_or(|p| p == "node") {
+            t.active_targets = self.active();
+        }
+        t
+    }
+    fn metadata(&self) -> Vec<TargetMetricMetadata> {
+        self.meta()
+    }
+    fn scrape_pools(&self) -> Vec<String> {
+        vec!["node".into()]
+    }
+}
+
+impl NoTargets {
+    fn active(&self) -> Vec<ActiveTarget> {
         vec![ActiveTarget {
             discovered_labels: [("__address__".to_string(), "127.0.0.1:9100".to_string())].into(),
             labels: [
@@ -365,10 +381,7 @@ impl TargetsView for NoTargets {
             scrape_timeout: "10s".into(),
         }]
     }
-    fn dropped_targets(&self) -> Vec<DroppedTarget> {
-        vec![]
-    }
-    fn metadata(&self) -> Vec<TargetMetricMetadata> {
+    fn meta(&self) -> Vec<TargetMetricMetadata> {
         let t = Labels::from_pairs([("instance", "127.0.0.1:9100"), ("job", "node")]);
         vec![
             TargetMetricMetadata {
@@ -386,9 +399,6 @@ impl TargetsView for NoTargets {
                 unit: String::new(),
             },
         ]
-    }
-    fn scrape_pools(&self) -> Vec<String> {
-        vec!["node".into()]
     }
 }
 

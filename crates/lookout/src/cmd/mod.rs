@@ -1,24 +1,31 @@
 //! Subcommands. Each lives in its own module and returns an exit code.
 
+pub mod alertmanager;
+pub mod check;
+pub mod rules;
+pub mod server;
 pub mod tsdb;
 pub mod tsdb_export;
 pub mod tsdb_import;
-pub mod check;
-pub mod rules;
 
 use std::process::ExitCode;
 
 /// Every `lookout` subcommand.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
+    /// Run the server: scrape, store, serve every API (the default).
+    Server(Box<server::ServerArgs>),
     /// Print version and build information.
     Version,
-    /// Operate on a metrics store offline (import, export, ...).
-    #[command(subcommand)]
-    Tsdb(tsdb::TsdbCommand),
     /// Validate lookout.yaml / prometheus.yml files; every error is printed
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
+    /// Native metrics store tools (import, export, stats, compact, bench).
+    #[command(subcommand)]
+    Tsdb(tsdb::TsdbCommand),
+    /// Alertmanager-compatible alert routing: standalone server and tools.
+    #[command(subcommand)]
+    Alertmanager(alertmanager::AlertmanagerCommand),
     /// Unit tests (`lookout test rules FILE...`, promtool's format).
     #[command(subcommand)]
     Test(rules::TestCommand),
@@ -31,8 +38,10 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             println!("lookout {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tsdb(c) => tsdb::run(c),
+        Command::Server(args) => server::run(*args),
         Command::Check(args) => check::run(args),
+        Command::Tsdb(c) => tsdb::run(c),
+        Command::Alertmanager(c) => alertmanager::run(c),
         Command::Test(c) => rules::run_test(c),
     }
 }

@@ -9,48 +9,29 @@
 //!   scrape_configs: [...]
 //! # ... or a reference to one, resolved relative to this file:
 //! # prometheus: {config_file: prometheus.yml}
-//! alertmanager: {...}    # a verbatim alertmanager.yml (or {config_file: ...})
+//! alertmanager: {...}    # a verbatim alertmanager.yml
 //! ```
 //!
 //! A file without any lookout section (it has `global:`, `scrape_configs:`
 //! ... at the top) is read as a plain `prometheus.yml`, so
 //! `lookout --config.file=prometheus.yml` works unchanged. `prometheus.yml`
 //! has no top-level `config_file` key, so the reference form is unambiguous.
+//!
+//! The scrape component parses `global` and `scrape_configs`
+//! (`lookout_scrape::config`); this module handles the lookout.yaml layout,
+//! the `storage` section, and keeps error lines pointing into the file the
+//! user edits.
 
 pub mod prometheus;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use lookout_scrape::config::PrometheusConfig;
 use serde_yaml_ng::Value;
 
-pub use prometheus::PrometheusConfig;
-
-/// One configuration error with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file the error is in (`<embedded>` for the built-in default).
-    pub file: PathBuf,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        write!(f, ": {}", self.message)
-    }
-}
+pub use lookout_scrape::config::ConfigError;
+pub use prometheus::StorageConfig;
 
 /// Every error found while loading, displayed one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,19 +56,23 @@ impl std::error::Error for ConfigErrors {}
 pub struct LoadedConfig {
     /// Where it came from (`None` = the embedded default).
     pub path: Option<PathBuf>,
-    /// The Prometheus part.
+    /// The scraping part of the Prometheus section.
     pub prometheus: PrometheusConfig,
-    /// The Prometheus part as YAML text (shown by `/api/v1/status/config`).
+    /// `storage:` of the Prometheus section.
+    pub storage: StorageConfig,
+    /// The Prometheus section as YAML text (shown by `/api/v1/status/config`).
     pub prometheus_yaml: String,
-    /// The file the Prometheus part came from (for relative paths in it,
-    /// e.g. `file_sd_configs`).
-    pub prometheus_dir: PathBuf,
-    /// The Alertmanager part, verbatim, for the alertmanager component.
+    /// The Alertmanager section, verbatim, for the alertmanager component.
+    // Read once the alertmanager component is mounted in the server.
+    #[allow(dead_code)]
     pub alertmanager: Option<Value>,
 }
 
 /// Sections a `lookout.yaml` may have.
 const LOOKOUT_SECTIONS: &[&str] = &["prometheus", "alertmanager"];
+
+/// Where lookout serves its built-in host collector (node-exporter metrics).
+pub const NODE_METRICS_PATH: &str = "/metrics/node";
 
 /// The embedded default configuration: scrape lookout itself and its
 /// built-in host collector, both at `target` (the listen address).
@@ -109,41 +94,67 @@ pub fn embedded_default(target: &str) -> String {
     )
 }
 
-/// Where lookout serves its built-in host collector (node-exporter metrics).
-pub const NODE_METRICS_PATH: &str = "/metrics/node";
-
-fn err_at(file: &Path, line: Option<usize>, column: Option<usize>, msg: String) -> ConfigError {
+fn err_at(file: &Path, line: Option<usize>, message: String) -> ConfigError {
     ConfigError {
         file: file.to_path_buf(),
         line,
-        column,
-        message: msg,
+        column: None,
+        message,
     }
 }
 
 fn yaml_error(file: &Path, e: &serde_yaml_ng::Error) -> ConfigError {
     let loc = e.location();
-    // serde_yaml_ng appends " at line N column M" to messages with a
-    // location; the location is reported separately, so strip it.
-    let mut msg = e.to_string();
-    if let Some(i) = msg.find(" at line ") {
-        msg.truncate(i);
+    // serde_yaml_ng appends " at line N column M"; the fields carry it.
+    let mut message = e.to_string();
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
     }
-    err_at(
-        file,
-        loc.as_ref().map(|l| l.line()),
-        loc.as_ref().map(|l| l.column()),
-        msg,
-    )
+    ConfigError {
+        file: file.to_path_buf(),
+        line: loc.as_ref().map(|l| l.line()),
+        column: loc.as_ref().map(|l| l.column()),
+        message,
+    }
 }
 
-/// 1-based line of the `nth` line containing `needle` (as a key or text).
-fn locate(text: &str, needle: &str, nth: usize) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .nth(nth)
-        .map(|(i, _)| i + 1)
+/// 1-based line of the first line containing `needle`.
+fn locate(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// The block under a top-level `name:` key, dedented, with the number of
+/// lines before it (to translate line numbers back), when the section is
+/// written in block style.
+fn block_section(text: &str, name: &str) -> Option<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines.iter().position(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(':'))
+            .is_some_and(|r| {
+                let r = r.trim();
+                r.is_empty() || r.starts_with('#')
+            })
+    })?;
+    let mut body = Vec::new();
+    for l in &lines[head + 1..] {
+        let t = l.trim_start();
+        if !t.is_empty() && !t.starts_with('#') && l.len() == t.len() {
+            break;
+        }
+        body.push(*l);
+    }
+    let indent = body
+        .iter()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let dedented: Vec<&str> = body
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start()))
+        .collect();
+    Some((dedented.join("\n") + "\n", head + 1))
 }
 
 /// Loads a config file (lookout.yaml or prometheus.yml).
@@ -151,7 +162,6 @@ pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![err_at(
             path,
-            None,
             None,
             format!("cannot read config file: {e}"),
         )])
@@ -161,10 +171,43 @@ pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     Ok(cfg)
 }
 
+/// Parses a prometheus.yml text. `line_offset` lines precede it in `file`
+/// (for sections inside a lookout.yaml); `indent` columns were removed.
+fn parse_prometheus(
+    text: &str,
+    file: &Path,
+    base: &Path,
+    line_offset: usize,
+    indent: usize,
+) -> Result<(PrometheusConfig, StorageConfig), ConfigErrors> {
+    // The scrape component anchors relative paths at the text's directory.
+    let anchor = base.join(
+        file.file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config")),
+    );
+    let pc = PrometheusConfig::load_str(text, &anchor).map_err(|mut e| {
+        if e.file == anchor {
+            e.file = file.to_path_buf();
+            e.line = e.line.map(|l| l + line_offset);
+            e.column = e.column.map(|c| c + indent);
+        }
+        ConfigErrors(vec![e])
+    })?;
+    let storage = StorageConfig::from_value(pc.other_sections.get("storage")).map_err(|m| {
+        let line = locate(text, "out_of_order_time_window")
+            .or_else(|| locate(text, "storage:"))
+            .map(|l| l + line_offset);
+        ConfigErrors(vec![err_at(file, line, m)])
+    })?;
+    Ok((pc, storage))
+}
+
 /// Loads config text; `path` names it in errors and anchors relative paths.
 pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     let dir = path
         .parent()
+        .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let value: Value = if text.trim().is_empty() {
@@ -179,7 +222,6 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
             return Err(ConfigErrors(vec![err_at(
                 path,
                 Some(1),
-                None,
                 "the configuration must be a YAML mapping".into(),
             )]))
         }
@@ -189,13 +231,12 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
             .keys()
             .any(|k| k.as_str().is_some_and(|k| LOOKOUT_SECTIONS.contains(&k)));
     if !is_lookout {
-        // A plain prometheus.yml.
-        let prometheus = parse_prometheus(text, path)?;
+        let (prometheus, storage) = parse_prometheus(text, path, &dir, 0, 0)?;
         return Ok(LoadedConfig {
             path: None,
             prometheus,
+            storage,
             prometheus_yaml: text.to_string(),
-            prometheus_dir: dir,
             alertmanager: None,
         });
     }
@@ -205,8 +246,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
         if !LOOKOUT_SECTIONS.contains(&name) {
             errors.push(err_at(
                 path,
-                locate(text, &format!("{name}:"), 0),
-                None,
+                locate(text, &format!("{name}:")),
                 format!(
                     "unknown section {name:?} (lookout.yaml sections: {})",
                     LOOKOUT_SECTIONS.join(", ")
@@ -217,51 +257,66 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     let mut cfg = LoadedConfig {
         path: None,
         prometheus: PrometheusConfig::default(),
+        storage: StorageConfig::default(),
         prometheus_yaml: String::new(),
-        prometheus_dir: dir.clone(),
         alertmanager: top.get("alertmanager").cloned(),
     };
     match top.get("prometheus") {
         None | Some(Value::Null) => {}
         Some(Value::Mapping(m)) if m.contains_key("config_file") => {
-            let file = m.get("config_file").and_then(Value::as_str);
-            match (file, m.len()) {
+            match (m.get("config_file").and_then(Value::as_str), m.len()) {
                 (Some(f), 1) => {
                     let p = dir.join(f);
-                    match load_prometheus_file(&p) {
-                        Ok((pc, yaml)) => {
-                            cfg.prometheus = pc;
-                            cfg.prometheus_yaml = yaml;
-                            cfg.prometheus_dir = p
+                    match std::fs::read_to_string(&p) {
+                        Ok(t) => {
+                            let pdir = p
                                 .parent()
                                 .map(Path::to_path_buf)
                                 .unwrap_or_else(|| dir.clone());
+                            match parse_prometheus(&t, &p, &pdir, 0, 0) {
+                                Ok((pc, st)) => {
+                                    cfg.prometheus = pc;
+                                    cfg.storage = st;
+                                    cfg.prometheus_yaml = t;
+                                }
+                                Err(e) => errors.extend(e.0),
+                            }
                         }
-                        Err(e) => errors.extend(e.0),
+                        Err(e) => {
+                            errors.push(err_at(&p, None, format!("cannot read config file: {e}")))
+                        }
                     }
                 }
                 _ => errors.push(err_at(
                     path,
-                    locate(text, "config_file", 0),
-                    None,
+                    locate(text, "config_file"),
                     "prometheus.config_file must be a file path and the only key of the section"
                         .into(),
                 )),
             }
         }
         Some(section) => {
-            // Deserialize the whole file again, typed, so errors keep the
-            // line numbers of the original text.
-            match serde_yaml_ng::from_str::<LookoutFile>(text) {
-                Ok(w) => {
-                    for p in w.prometheus.validate() {
-                        let line = p.anchor.as_ref().and_then(|(n, i)| locate(text, n, *i));
-                        errors.push(err_at(path, line, None, p.message));
-                    }
-                    cfg.prometheus = w.prometheus;
-                    cfg.prometheus_yaml = serde_yaml_ng::to_string(section).unwrap_or_default();
+            // Hand the section's own text to the parser so error lines can
+            // be mapped back into this file; flow-style sections (`{...}` on
+            // one line) are re-serialised and lose exact positions.
+            let (sub, offset, indent) = match block_section(text, "prometheus") {
+                Some((s, off)) => {
+                    let ind = text
+                        .lines()
+                        .nth(off)
+                        .map(|l| l.len() - l.trim_start().len())
+                        .unwrap_or(0);
+                    (s, off, ind)
                 }
-                Err(e) => errors.push(yaml_error(path, &e)),
+                None => (serde_yaml_ng::to_string(section).unwrap_or_default(), 0, 0),
+            };
+            match parse_prometheus(&sub, path, &dir, offset, indent) {
+                Ok((pc, st)) => {
+                    cfg.prometheus = pc;
+                    cfg.storage = st;
+                    cfg.prometheus_yaml = sub;
+                }
+                Err(e) => errors.extend(e.0),
             }
         }
     }
@@ -270,49 +325,6 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     } else {
         Err(ConfigErrors(errors))
     }
-}
-
-/// The whole lookout.yaml with the Prometheus section typed and the other
-/// sections skipped (they are checked by their own components).
-#[derive(serde::Deserialize)]
-struct LookoutFile {
-    prometheus: PrometheusConfig,
-    #[serde(default, rename = "alertmanager")]
-    _alertmanager: Option<serde::de::IgnoredAny>,
-}
-
-fn parse_prometheus(text: &str, path: &Path) -> Result<PrometheusConfig, ConfigErrors> {
-    let pc: PrometheusConfig = if text.trim().is_empty() {
-        PrometheusConfig::default()
-    } else {
-        serde_yaml_ng::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(path, &e)]))?
-    };
-    let problems = pc.validate();
-    if problems.is_empty() {
-        return Ok(pc);
-    }
-    Err(ConfigErrors(
-        problems
-            .into_iter()
-            .map(|p| {
-                let line = p.anchor.as_ref().and_then(|(n, i)| locate(text, n, *i));
-                err_at(path, line, None, p.message)
-            })
-            .collect(),
-    ))
-}
-
-fn load_prometheus_file(path: &Path) -> Result<(PrometheusConfig, String), ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![err_at(
-            path,
-            None,
-            None,
-            format!("cannot read config file: {e}"),
-        )])
-    })?;
-    let pc = parse_prometheus(&text, path)?;
-    Ok((pc, text))
 }
 
 #[cfg(test)]

@@ -97,6 +97,8 @@ pub(crate) struct HistAcc {
     pos: BTreeMap<i32, KAcc>,
     neg: BTreeMap<i32, KAcc>,
     pub flags: OpFlags,
+    seen_reset: bool,
+    seen_not_reset: bool,
 }
 
 impl HistAcc {
@@ -117,6 +119,8 @@ impl HistAcc {
             pos: BTreeMap::new(),
             neg: BTreeMap::new(),
             flags: OpFlags::default(),
+            seen_reset: h.counter_reset_hint == CounterResetHint::CounterReset,
+            seen_not_reset: h.counter_reset_hint == CounterResetHint::NotCounterReset,
         };
         a.add_components(h);
         a
@@ -241,19 +245,18 @@ impl HistAcc {
         if h.uses_custom_buckets() != self.meta.uses_custom_buckets() {
             return Err(HistError::MixedSchemas);
         }
-        // Counter-reset hints, as for pairwise addition.
+        // Counter-reset hints: any gauge makes a gauge, differing hints
+        // make "unknown", and a reset next to a not-reset is a collision.
         {
             use CounterResetHint::*;
             let (ha, hb) = (self.meta.counter_reset_hint, h.counter_reset_hint);
+            self.seen_reset |= hb == CounterReset;
+            self.seen_not_reset |= hb == NotCounterReset;
+            if self.seen_reset && self.seen_not_reset {
+                self.flags.counter_reset_collision = true;
+            }
             if ha != hb && ha != Gauge {
-                if hb == Gauge {
-                    self.meta.counter_reset_hint = Gauge;
-                } else if ha != Unknown {
-                    if hb != Unknown {
-                        self.flags.counter_reset_collision = true;
-                    }
-                    self.meta.counter_reset_hint = Unknown;
-                }
+                self.meta.counter_reset_hint = if hb == Gauge { Gauge } else { Unknown };
             }
         }
         let mut h = h.clone();
