@@ -40,6 +40,8 @@ pub struct Wired {
     pub extra_routes: Router,
     /// Applies a reloaded configuration.
     pub apply: Arc<ApplyFn>,
+    /// Rule evaluation and alert delivery.
+    pub rules: Arc<super::rules::RulesComponent>,
     /// Stops scraping and flushes storage.
     pub shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send>,
 }
@@ -102,6 +104,14 @@ pub fn wire(
         ..EngineOptions::default()
     };
     let querier: Arc<dyn Querier> = db.clone();
+    let rules = super::rules::RulesComponent::start(
+        cfg,
+        querier.clone(),
+        db.clone(),
+        engine_opts.clone(),
+        args.external_url.clone().unwrap_or_default(),
+        registry,
+    )?;
     let engine = Arc::new(PromqlEngine::new(engine_opts, querier.clone()));
     let sink = Arc::new(TsdbSink::new(db.clone()));
 
@@ -115,7 +125,10 @@ pub fn wire(
     let targets = Arc::new(ScrapeTargets(service.manager.clone()));
 
     let reload_service = service.clone();
+    let reload_rules = rules.clone();
     let apply: Arc<ApplyFn> = Arc::new(move |c: &LoadedConfig| {
+        // Rules first: an invalid rule file refuses the whole reload.
+        reload_rules.apply(c)?;
         let new_window = c.storage.tsdb.out_of_order_time_window.as_millis();
         if new_window != ooo_window {
             tracing::warn!(
@@ -130,7 +143,9 @@ pub fn wire(
         }
     });
     let shutdown_db = db.clone();
+    let shutdown_rules = rules.clone();
     let shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send> = Box::new(move || {
+        shutdown_rules.stop();
         service.shutdown();
         shutdown_db.flush().context("flushing storage")?;
         Ok(())
@@ -143,6 +158,7 @@ pub fn wire(
         storage_stats: Arc::new(QuerierStats::new(querier, STATUS_WINDOW_MS)),
         extra_routes: node_routes(),
         apply,
+        rules,
         shutdown,
     })
 }

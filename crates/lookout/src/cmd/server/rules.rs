@@ -1,0 +1,171 @@
+//! The rule engine inside the server: the default rules plus the config's
+//! `rule_files`, evaluated against the store, alerts sent to the
+//! Alertmanagers of `alerting.alertmanagers`, and reloads that keep the old
+//! rules when the new ones are invalid.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lookout_metrics::Registry;
+use lookout_model::storage::{Appendable, Querier};
+use lookout_promql::engine::{Engine, EngineOptions};
+use lookout_rules::alerting::{AlertingConfig, HttpTarget};
+use lookout_rules::defaults::default_rule_sources;
+use lookout_rules::group::GroupOptions;
+use lookout_rules::load::{expand_globs, LoadOptions};
+use lookout_rules::manager::{RuleConfig, RuleManager, RuleSource};
+use lookout_rules::metrics::{NotifierMetrics, RuleMetrics};
+use lookout_rules::notifier::{AlertmanagerTarget, Notifier, NotifierOptions};
+use lookout_rules::rule::RuleEnv;
+
+use crate::config::LoadedConfig;
+
+/// Rule manager plus notifier.
+pub struct RulesComponent {
+    manager: RuleManager,
+    notifier: Arc<Notifier>,
+    querier: Arc<dyn Querier>,
+    appendable: Arc<dyn Appendable>,
+    engine: Engine,
+    external_url: String,
+}
+
+/// What a configuration asks of the rule engine.
+struct Plan {
+    sources: Vec<RuleSource>,
+    rule_cfg: RuleConfig,
+    notifier: NotifierOptions,
+    targets: Vec<Arc<dyn AlertmanagerTarget>>,
+}
+
+impl RulesComponent {
+    /// Loads the rules of `cfg` and starts evaluating; an invalid rule file
+    /// or alerting section is an error (the server refuses to start).
+    pub fn start(
+        cfg: &LoadedConfig,
+        querier: Arc<dyn Querier>,
+        appendable: Arc<dyn Appendable>,
+        engine_opts: EngineOptions,
+        external_url: String,
+        registry: &Registry,
+    ) -> anyhow::Result<Arc<RulesComponent>> {
+        let notifier = Arc::new(Notifier::new(
+            NotifierOptions::default(),
+            NotifierMetrics::new(registry),
+        ));
+        let mut gopts = GroupOptions::with_sender(notifier.clone());
+        gopts.metrics = Arc::new(RuleMetrics::new(registry));
+        let c = RulesComponent {
+            manager: RuleManager::new(gopts),
+            notifier,
+            querier,
+            appendable,
+            engine: Engine::new(engine_opts),
+            external_url,
+        };
+        c.apply(cfg).map_err(anyhow::Error::msg)?;
+        c.notifier.start();
+        c.manager.run();
+        Ok(Arc::new(c))
+    }
+
+    fn plan(&self, cfg: &LoadedConfig) -> Result<Plan, String> {
+        let p = &cfg.prometheus;
+        let base = cfg
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        let patterns: Vec<String> = match p.other_sections.get("rule_files") {
+            None => Vec::new(),
+            Some(v) if v.is_null() => Vec::new(),
+            Some(v) => {
+                serde_yaml_ng::from_value(v.clone()).map_err(|e| format!("rule_files: {e}"))?
+            }
+        };
+        let files: Vec<PathBuf> =
+            expand_globs(base.as_deref(), &patterns).map_err(|e| e.to_string())?;
+        let mut sources = default_rule_sources();
+        sources.extend(files.into_iter().map(RuleSource::File));
+
+        let alerting = match p.other_sections.get("alerting") {
+            None => AlertingConfig::default(),
+            Some(v) if v.is_null() => AlertingConfig::default(),
+            Some(v) => AlertingConfig::from_yaml(v).map_err(|e| e.to_string())?,
+        };
+        for w in alerting.warnings() {
+            tracing::warn!("{w}");
+        }
+        let mut targets: Vec<Arc<dyn AlertmanagerTarget>> = Vec::new();
+        for t in alerting.targets() {
+            targets.push(Arc::new(HttpTarget::new(t)?));
+        }
+        let external_labels = p.global.external_labels();
+        Ok(Plan {
+            sources,
+            rule_cfg: RuleConfig {
+                env: RuleEnv {
+                    querier: self.querier.clone(),
+                    appendable: self.appendable.clone(),
+                    engine: self.engine.clone(),
+                    external_labels: external_labels.clone(),
+                    external_url: self.external_url.clone(),
+                },
+                load: LoadOptions {
+                    default_interval_ms: p.global.evaluation_interval.as_millis(),
+                    default_query_offset_ms: p.global.rule_query_offset.as_millis(),
+                    restored: false,
+                },
+            },
+            notifier: NotifierOptions {
+                external_labels,
+                relabel_configs: alerting.alert_relabel_configs.clone(),
+                ..NotifierOptions::default()
+            },
+            targets,
+        })
+    }
+
+    /// Applies a (re)loaded configuration; on error nothing changes.
+    pub fn apply(&self, cfg: &LoadedConfig) -> Result<(), String> {
+        let plan = self.plan(cfg)?;
+        self.manager
+            .update(&plan.sources, &plan.rule_cfg)
+            .map_err(|errs| {
+                let texts: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                format!("error loading rules: {}", texts.join("; "))
+            })?;
+        self.notifier.apply(plan.notifier, plan.targets);
+        Ok(())
+    }
+
+    /// Stops evaluation and delivery.
+    pub fn stop(&self) {
+        self.manager.stop();
+        self.notifier.stop();
+    }
+}
+
+impl lookout_api::rules::RulesView for RulesComponent {
+    fn rules(&self, req: &lookout_api::rules::RulesRequest) -> Result<serde_json::Value, String> {
+        let q = lookout_rules::api::RulesQuery {
+            rule_type: (!req.rule_type.is_empty()).then(|| req.rule_type.clone()),
+            rule_names: req.rule_names.clone(),
+            rule_groups: req.rule_groups.clone(),
+            files: req.files.clone(),
+            matchers: req.matchers.clone(),
+            exclude_alerts: req.exclude_alerts,
+            group_limit: req.group_limit,
+            group_next_token: req.group_next_token.clone(),
+        };
+        lookout_rules::api::rules_data(&self.manager.groups(), &q).map_err(|e| e.to_string())
+    }
+
+    fn alerts(&self) -> serde_json::Value {
+        lookout_rules::api::alerts_data(&self.manager.groups())
+    }
+
+    fn alertmanagers(&self) -> Vec<String> {
+        self.notifier.target_names()
+    }
+}

@@ -1,0 +1,205 @@
+//! The rule engine inside the real server: default rules plus `rule_files`,
+//! the rules/alerts/alertmanagers APIs, alerts POSTed to an Alertmanager
+//! from `alerting.alertmanagers`, ALERTS written to storage, and a reload
+//! with an invalid rule file that keeps the old rules running.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Lookout;
+
+/// A loopback "Alertmanager" that records the JSON bodies POSTed to it.
+fn fake_alertmanager() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            let mut len = 0usize;
+            let mut path = String::new();
+            let mut first = true;
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if first {
+                    path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    first = false;
+                }
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            if path == "/api/v2/alerts" {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                    g.lock().unwrap().push(v);
+                }
+            }
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (addr, got)
+}
+
+fn wait_for<T>(what: &str, l: &Lookout, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}\n{}",
+            l.proc.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const APP_RULES: &str = r#"
+groups:
+- name: app
+  interval: 1s
+  rules:
+  - record: app:one
+    expr: vector(1)
+  - alert: AlwaysOn
+    expr: app:one > 0
+    labels: {severity: info}
+    annotations: {summary: 'value {{ $value }} in {{ $externalLabels.cluster }}'}
+"#;
+
+#[test]
+fn rules_run_in_the_server_and_survive_a_bad_reload() {
+    let (am_addr, posted) = fake_alertmanager();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/app.yml"), APP_RULES).unwrap();
+    let config = format!(
+        "global:\n  evaluation_interval: 1s\n  external_labels: {{cluster: test}}\n\
+         rule_files: ['rules/*.yml']\n\
+         alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ['{am_addr}']\n\
+         scrape_configs: []\n"
+    );
+    let cfg_path = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let cfg_arg = format!("--config.file={}", cfg_path.display());
+    let l = Lookout::start_in(
+        dir,
+        &[&cfg_arg, "--web.external-url=http://lookout.example"],
+    );
+
+    // The rules API lists the built-in groups and the user's group.
+    let groups = wait_for("the app group to evaluate", &l, || {
+        let v = l.get("/api/v1/rules").json();
+        let groups = v["data"]["groups"].as_array()?.clone();
+        let app = groups.iter().find(|g| g["name"] == "app")?;
+        (app["rules"][1]["state"] == "firing").then_some(groups)
+    });
+    let files: Vec<&str> = groups.iter().filter_map(|g| g["file"].as_str()).collect();
+    assert!(files.contains(&"<builtin>/lookout.yaml"), "{files:?}");
+    assert!(files.contains(&"<builtin>/host.yaml"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("rules/app.yml")),
+        "{files:?}"
+    );
+    let app = groups.iter().find(|g| g["name"] == "app").unwrap();
+    assert_eq!(app["interval"], 1.0);
+    assert_eq!(app["rules"][0]["type"], "recording");
+    assert_eq!(app["rules"][0]["health"], "ok");
+    let alert = &app["rules"][1]["alerts"][0];
+    assert_eq!(alert["annotations"]["summary"], "value 1 in test");
+    assert_eq!(alert["value"], "1e+00");
+
+    // /api/v1/alerts: Watchdog (default rules, 1m interval) eventually, AlwaysOn now.
+    let alerts = l.get("/api/v1/alerts").json();
+    let names: Vec<&str> = alerts["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["labels"]["alertname"].as_str())
+        .collect();
+    assert!(names.contains(&"AlwaysOn"), "{names:?}");
+    let ams = l.get("/api/v1/alertmanagers").json();
+    assert_eq!(
+        ams["data"]["activeAlertmanagers"][0]["url"],
+        format!("http://{am_addr}/api/v2/alerts")
+    );
+
+    // The Alertmanager received it, with external labels and generator URL.
+    let sent = wait_for("an alert POST", &l, || {
+        let got = posted.lock().unwrap();
+        got.iter()
+            .flat_map(|b| b.as_array().cloned().unwrap_or_default())
+            .find(|a| a["labels"]["alertname"] == "AlwaysOn")
+    });
+    assert_eq!(sent["labels"]["cluster"], "test");
+    assert_eq!(sent["labels"]["severity"], "info");
+    assert_eq!(
+        sent["generatorURL"],
+        "http://lookout.example/graph?g0.expr=app%3Aone+%3E+0&g0.tab=1"
+    );
+    assert!(sent["startsAt"].as_str().unwrap().ends_with('Z'));
+
+    // Recording results and ALERTS are in storage.
+    wait_for("ALERTS in storage", &l, || {
+        let v = l
+            .get("/api/v1/query?query=ALERTS%7Balertname%3D%22AlwaysOn%22%7D")
+            .json();
+        let r = v["data"]["result"].as_array()?.first()?.clone();
+        (r["metric"]["alertstate"] == "firing").then_some(())
+    });
+    let v = l.get("/api/v1/query?query=app%3Aone").json();
+    assert_eq!(v["data"]["result"][0]["value"][1], "1");
+
+    // An invalid rule file: the reload fails, says where, old rules keep running.
+    std::fs::write(
+        l.dir.path().join("rules/app.yml"),
+        APP_RULES.replace("expr: vector(1)", "expr: vector(1"),
+    )
+    .unwrap();
+    let r = l.post_form("/-/reload", "");
+    assert_eq!(r.status, 500, "{}", r.body.clone());
+    let body = r.body.clone();
+    assert!(body.contains("app.yml"), "{body}");
+    assert!(
+        body.contains("group \\\"app\\\", rule 1, \\\"app:one\\\"")
+            || body.contains("group \"app\", rule 1, \"app:one\""),
+        "{body}"
+    );
+    let before = l.get("/api/v1/rules?rule_group[]=app").json()["data"]["groups"][0]
+        ["lastEvaluation"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for("the old rules to keep evaluating", &l, || {
+        let v = l.get("/api/v1/rules?rule_group[]=app").json();
+        let g = &v["data"]["groups"][0];
+        (g["lastEvaluation"].as_str()? != before && g["rules"].as_array()?.len() == 2).then_some(())
+    });
+    let metrics = l.get("/metrics").body;
+    assert!(
+        metrics.contains("lookout_config_last_reload_successful 0"),
+        "reload failure recorded"
+    );
+    assert!(
+        metrics.contains("lookout_rule_evaluations_total{rule_group="),
+        "rule metrics exported"
+    );
+}
