@@ -584,7 +584,9 @@ fn alert_series(
     }
 }
 
-/// A rule of either kind.
+/// A rule of either kind. Rules live behind `Arc`s in groups, so the
+/// size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Rule {
     /// Recording rule.
     Recording(RecordingRule),

@@ -647,11 +647,11 @@ pub struct DuplicateReport<'a>(pub &'a [DuplicateRule]);
 
 impl fmt::Display for DuplicateReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "lint error {} duplicate rule(s) found.\n", self.0.len())?;
+        writeln!(f, "lint error {} duplicate rule(s) found.", self.0.len())?;
         for d in self.0 {
-            write!(f, "Metric: {}\nLabel(s):\n", d.metric)?;
+            writeln!(f, "Metric: {}\nLabel(s):", d.metric)?;
             for (k, v) in &d.labels {
-                write!(f, "\t{k}: {v}\n")?;
+                writeln!(f, "\t{k}: {v}")?;
             }
         }
         f.write_str("Might cause inconsistency while recording expressions")

@@ -311,7 +311,10 @@ pub fn run_file(path: &Path, warn: &mut dyn Write) -> Vec<String> {
     errs
 }
 
-fn load_series(tg: &TestGroup) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, String> {
+/// One input series: labels and (timestamp, value) samples.
+type LoadedSeries = (Labels, Vec<(i64, f64)>);
+
+fn load_series(tg: &TestGroup) -> Result<Vec<LoadedSeries>, String> {
     let interval = tg
         .interval
         .map(|d| d.0)

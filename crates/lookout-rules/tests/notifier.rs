@@ -29,10 +29,10 @@ fn alert(i: usize, extra: &[(&str, &str)]) -> NotifyAlert {
     }
 }
 
-fn collecting() -> (
-    Arc<Mutex<Vec<Vec<NotifyAlert>>>>,
-    Arc<dyn AlertmanagerTarget>,
-) {
+/// Batches delivered to the in-process target.
+type Batches = Arc<Mutex<Vec<Vec<NotifyAlert>>>>;
+
+fn collecting() -> (Batches, Arc<dyn AlertmanagerTarget>) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let g2 = got.clone();
     let t = FnTarget {
