@@ -267,8 +267,16 @@ fn clean_join(base: &Path, rel: &str) -> String {
     base.join(rel).display().to_string()
 }
 
-/// Runs one test file; returns the error lines (empty = success).
+/// Runs one test file; returns the error lines (empty = success). The rule
+/// engine's own log lines (template expansion warnings...) are silenced:
+/// promtool prints only the test outcome.
 pub fn run_file(path: &Path, warn: &mut dyn Write) -> Vec<String> {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        run_file_inner(path, warn)
+    })
+}
+
+fn run_file_inner(path: &Path, warn: &mut dyn Write) -> Vec<String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return vec![e.to_string()],

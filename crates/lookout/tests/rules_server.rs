@@ -203,3 +203,62 @@ fn rules_run_in_the_server_and_survive_a_bad_reload() {
         "rule metrics exported"
     );
 }
+
+fn run_cli(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
+    let out = std::process::Command::new(common::lookout_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_rules_and_test_rules_commands() {
+    let rules_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lookout-rules/default-rules");
+    let (code, out, err) = run_cli(&["check", "rules", "lookout.yaml", "host.yaml"], &rules_dir);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "Checking lookout.yaml\n  SUCCESS: 12 rules found\n\nChecking host.yaml\n  SUCCESS: 8 rules found\n\n"
+    );
+    let (code, out, err) = run_cli(
+        &[
+            "test",
+            "rules",
+            "tests/lookout_test.yaml",
+            "tests/host_test.yaml",
+        ],
+        &rules_dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("  SUCCESS").count(), 2, "{out}");
+    assert!(err.is_empty(), "no log noise: {err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n    annotations: {s: '{{ nosuch }}'}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["check", "rules", "bad.yml"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(out, "Checking bad.yml\n\n");
+    assert!(
+        err.starts_with(
+            "  FAILED:\nbad.yml: 5:11: group \"g\", rule 1, \"A\": could not parse expression: "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("bad.yml: group \"g\", rule 1, \"A\": annotation \"s\": template: __alert_A:1: function \"nosuch\" not defined"), "{err}");
+    // Flags are promtool's.
+    let (code, _, _) = run_cli(&["check", "rules", "--lint=none", "bad.yml"], dir.path());
+    assert_eq!(code, 1);
+    let (code, _, _) = run_cli(&["check", "rules", "--bogus", "bad.yml"], dir.path());
+    assert_eq!(code, 2);
+}
