@@ -270,6 +270,40 @@ fn conformance_unit_tests_pass_under_both_tools() {
     );
 }
 
+/// Alert label and annotation templates (humanize*, printf, query,
+/// sortByLabel, first/value/label, reReplaceAll, match, links, strip*,
+/// title, range over $labels, execution errors with their positions): the
+/// expectations are promtool's own output, and lookout must render the same
+/// bytes.
+#[test]
+fn rule_templates_render_like_promtool() {
+    let dir = testdata("tests/testdata/conformance");
+    let Some(p) = promtool(&dir, &["test", "rules", "templates_test.yaml"]) else {
+        return;
+    };
+    assert_eq!(p.code, 0, "promtool: {}{}", p.stdout, p.stderr);
+    let l = lookout_test(&dir, &["templates_test.yaml"]);
+    assert_eq!(
+        (l.code, &l.stdout, &l.stderr),
+        (p.code, &p.stdout, &p.stderr)
+    );
+    // The comparison is not vacuous: a changed expectation fails both, with
+    // the same report.
+    let text = std::fs::read_to_string(dir.join("templates_test.yaml")).unwrap();
+    let broken = text.replace("human: \"123.5M", "human: \"123.4M");
+    assert_ne!(broken, text);
+    let tmp = dir.join("broken_templates_test.yaml");
+    std::fs::write(&tmp, broken).unwrap();
+    let l = lookout_test(&dir, &["broken_templates_test.yaml"]);
+    let p = promtool(&dir, &["test", "rules", "broken_templates_test.yaml"]).unwrap();
+    std::fs::remove_file(&tmp).unwrap();
+    assert_eq!(l.code, 1);
+    assert_eq!(
+        (l.code, &l.stdout, &l.stderr),
+        (p.code, &p.stdout, &p.stderr)
+    );
+}
+
 /// Failing unit tests: same exit code and stdout everywhere; same stderr
 /// where Go's output is deterministic (not for errors listed in Go map order
 /// or worded by another parser).
