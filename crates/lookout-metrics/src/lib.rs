@@ -237,6 +237,15 @@ impl Encoder {
         self.sample(&format!("{name}_count"), labels, count as f64);
     }
 
+    /// Appends complete families already rendered in the text format by
+    /// another component (a newline is added if missing).
+    pub fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
+        if !text.is_empty() && !text.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
     /// The text written so far.
     pub fn finish(self) -> String {
         self.out

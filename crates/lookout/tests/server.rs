@@ -277,7 +277,11 @@ fn config_reload_keeps_old_config_on_error() {
     std::fs::write(&cfg, "prometheus:\n  scrape_configs:\n    - job_name: second\n      static_configs: [{targets: ['127.0.0.1:1']}]\n").unwrap();
     l.proc.signal(libc::SIGHUP);
     let ok = wait_for(Duration::from_secs(10), || {
-        (pools(&l) == serde_json::json!(["second"])).then_some(())
+        (pools(&l) == serde_json::json!(["second"])
+            && l.get("/metrics")
+                .body
+                .contains("lookout_config_last_reload_successful 1\n"))
+        .then_some(())
     });
     assert!(ok.is_some(), "SIGHUP did not reload: {}", l.proc.log_text());
     assert!(l
@@ -330,4 +334,33 @@ fn bad_config_refuses_to_start_and_check_reports_lines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to start"));
+}
+
+#[test]
+fn alertmanager_api_on_the_same_port() {
+    let l = Lookout::start(&[]);
+    // Grafana's Alertmanager data source (implementation "prometheus").
+    let s = l.get("/api/v2/status");
+    assert_eq!(s.status, 200, "{}", s.body);
+    let j = s.json();
+    assert!(
+        j["config"]["original"]
+            .as_str()
+            .unwrap()
+            .contains("receiver: default"),
+        "{j}"
+    );
+    assert!(j["versionInfo"]["version"].is_string());
+    assert_eq!(l.get("/alertmanager/api/v2/status").status, 404);
+    assert_eq!(l.get("/api/v2/alerts").json(), serde_json::json!([]));
+    assert_eq!(l.get("/api/v2/receivers").json()[0]["name"], "default");
+    // The Prometheus alert list is still lookout's own.
+    assert_eq!(
+        l.get("/api/v1/alerts").json()["data"]["alerts"],
+        serde_json::json!([])
+    );
+    assert!(l
+        .get("/metrics")
+        .body
+        .contains("alertmanager_alerts{state=\"active\"} 0"));
 }

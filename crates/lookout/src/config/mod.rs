@@ -62,10 +62,52 @@ pub struct LoadedConfig {
     pub storage: StorageConfig,
     /// The Prometheus section as YAML text (shown by `/api/v1/status/config`).
     pub prometheus_yaml: String,
-    /// The Alertmanager section, verbatim, for the alertmanager component.
-    // Read once the alertmanager component is mounted in the server.
-    #[allow(dead_code)]
-    pub alertmanager: Option<Value>,
+    /// The Alertmanager section as `alertmanager.yml` text (validated), or
+    /// lookout's minimal default when the file has none.
+    pub alertmanager: AlertmanagerSection,
+}
+
+/// The Alertmanager part of a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerSection {
+    /// `alertmanager.yml` text.
+    pub text: String,
+    /// Directory relative paths in it resolve against.
+    pub base: PathBuf,
+}
+
+/// What lookout routes alerts with when the config has no `alertmanager:`
+/// section: one receiver that does nothing, so the Alertmanager API (and
+/// Grafana's Alertmanager data source) work from the start.
+pub const DEFAULT_ALERTMANAGER: &str =
+    "route:\n  receiver: default\nreceivers:\n  - name: default\n";
+
+impl Default for AlertmanagerSection {
+    fn default() -> Self {
+        AlertmanagerSection {
+            text: DEFAULT_ALERTMANAGER.to_string(),
+            base: PathBuf::from("."),
+        }
+    }
+}
+
+/// Parses the section with the alertmanager component's loader (which
+/// validates it as Alertmanager does); errors are mapped into `file`.
+pub fn load_alertmanager(
+    section: &AlertmanagerSection,
+    file: &Path,
+    line_offset: usize,
+) -> Result<lookout_alertmanager::config::LoadedConfig, ConfigError> {
+    use lookout_alertmanager::config::load_str_in;
+    use lookout_alertmanager::matchers::ParseMode;
+    load_str_in(&section.text, &section.base, ParseMode::default()).map_err(|e| ConfigError {
+        file: e.file.clone().unwrap_or_else(|| file.to_path_buf()),
+        line: e
+            .location
+            .map(|(l, _)| l + if e.file.is_some() { 0 } else { line_offset }),
+        column: None,
+        message: format!("alertmanager: {}", e.message),
+    })
 }
 
 /// Sections a `lookout.yaml` may have.
@@ -237,7 +279,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
             prometheus,
             storage,
             prometheus_yaml: text.to_string(),
-            alertmanager: None,
+            alertmanager: AlertmanagerSection::default(),
         });
     }
     let mut errors = Vec::new();
@@ -259,8 +301,43 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedConfig, ConfigErrors> {
         prometheus: PrometheusConfig::default(),
         storage: StorageConfig::default(),
         prometheus_yaml: String::new(),
-        alertmanager: top.get("alertmanager").cloned(),
+        alertmanager: AlertmanagerSection::default(),
     };
+    match top.get("alertmanager") {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(m)) if m.contains_key("config_file") && m.len() == 1 => {
+            let f = m.get("config_file").and_then(Value::as_str).unwrap_or("");
+            let p = dir.join(f);
+            match std::fs::read_to_string(&p) {
+                Ok(t) => {
+                    cfg.alertmanager = AlertmanagerSection {
+                        text: t,
+                        base: p
+                            .parent()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_else(|| dir.clone()),
+                    };
+                    if let Err(e) = load_alertmanager(&cfg.alertmanager, &p, 0) {
+                        errors.push(e);
+                    }
+                }
+                Err(e) => errors.push(err_at(&p, None, format!("cannot read config file: {e}"))),
+            }
+        }
+        Some(section) => {
+            let (text, offset) = match block_section(text, "alertmanager") {
+                Some((s, off)) => (s, off),
+                None => (serde_yaml_ng::to_string(section).unwrap_or_default(), 0),
+            };
+            cfg.alertmanager = AlertmanagerSection {
+                text,
+                base: dir.clone(),
+            };
+            if let Err(e) = load_alertmanager(&cfg.alertmanager, path, offset) {
+                errors.push(e);
+            }
+        }
+    }
     match top.get("prometheus") {
         None | Some(Value::Null) => {}
         Some(Value::Mapping(m)) if m.contains_key("config_file") => {

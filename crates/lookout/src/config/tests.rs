@@ -134,3 +134,16 @@ fn not_a_mapping() {
     let e = load("prometheus: [\n").unwrap_err();
     assert!(e.0[0].line.is_some(), "{e}");
 }
+
+#[test]
+fn alertmanager_section_is_validated() {
+    let c = load("prometheus:\n  scrape_configs: []\n").unwrap();
+    assert_eq!(c.alertmanager.text, DEFAULT_ALERTMANAGER);
+    let ok = "alertmanager:\n  route:\n    receiver: team\n  receivers:\n    - name: team\n";
+    let c = load(ok).unwrap();
+    assert!(c.alertmanager.text.contains("name: team"));
+    let bad = "prometheus:\n  scrape_configs: []\nalertmanager:\n  route:\n    receiver: nobody\n  receivers:\n    - name: team\n";
+    let e = load(bad).unwrap_err();
+    assert!(e.0[0].message.starts_with("alertmanager: "), "{e}");
+    assert!(e.0[0].message.contains("nobody"), "{e}");
+}

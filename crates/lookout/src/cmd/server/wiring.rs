@@ -46,6 +46,15 @@ pub struct Wired {
     pub shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send>,
 }
 
+/// The Alertmanager's metrics on lookout's `/metrics`.
+struct AlertmanagerMetrics(Arc<lookout_alertmanager::Alertmanager>);
+
+impl lookout_metrics::Collect for AlertmanagerMetrics {
+    fn collect(&self, enc: &mut lookout_metrics::Encoder) {
+        enc.raw(&self.0.metrics_text());
+    }
+}
+
 /// The built-in host collector (node-exporter metrics) at
 /// [`crate::config::NODE_METRICS_PATH`], scraped by the default `node` job.
 fn node_routes() -> Router {
@@ -76,7 +85,7 @@ pub fn wire(
     args: &ServerArgs,
     cfg: &LoadedConfig,
     registry: &Arc<Registry>,
-    _self_target: &str,
+    self_target: &str,
 ) -> anyhow::Result<Wired> {
     let retention = duration_flag("storage.tsdb.retention.time", &args.retention_time)?;
     let retention_bytes =
@@ -142,11 +151,41 @@ pub fn wire(
             Err(errors.join("; "))
         }
     });
+    // The Alertmanager, served at /api/v2 on the same port.
+    let am_cfg =
+        crate::config::load_alertmanager(&cfg.alertmanager, std::path::Path::new("<config>"), 0)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let external_url = args
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{self_target}"));
+    let am = lookout_alertmanager::Alertmanager::new(
+        lookout_alertmanager::Options {
+            storage_path: Some(args.tsdb_path.join("alertmanager")),
+            external_url: external_url.trim_end_matches('/').to_string(),
+            ..lookout_alertmanager::Options::default()
+        },
+        am_cfg,
+    )
+    .map_err(|e| anyhow::anyhow!("starting the alertmanager: {e}"))?;
+    registry.collector(Arc::new(AlertmanagerMetrics(am.clone())));
+    let reload_am = am.clone();
+    let apply_scrape = apply;
+    let apply: Arc<ApplyFn> = Arc::new(move |c: &LoadedConfig| {
+        // Validate both parts before changing either.
+        let am_cfg =
+            crate::config::load_alertmanager(&c.alertmanager, std::path::Path::new("<config>"), 0)
+                .map_err(|e| e.to_string())?;
+        apply_scrape(c)?;
+        reload_am.apply_config(am_cfg)
+    });
+    let shutdown_am = am.clone();
     let shutdown_db = db.clone();
     let shutdown_rules = rules.clone();
     let shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send> = Box::new(move || {
         shutdown_rules.stop();
         service.shutdown();
+        shutdown_am.shutdown();
         shutdown_db.flush().context("flushing storage")?;
         Ok(())
     });
@@ -156,7 +195,7 @@ pub fn wire(
         sink,
         targets,
         storage_stats: Arc::new(QuerierStats::new(querier, STATUS_WINDOW_MS)),
-        extra_routes: node_routes(),
+        extra_routes: node_routes().nest("/api/v2", lookout_alertmanager::api::router(am)),
         apply,
         rules,
         shutdown,
