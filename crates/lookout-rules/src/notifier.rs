@@ -275,7 +275,10 @@ fn send_all(shared: &Shared, batch: &[NotifyAlert]) {
     let mut any_ok = false;
     for t in &targets {
         let name = t.name();
-        match t.post(batch) {
+        // A panicking target must not take the delivery thread down.
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.post(batch)))
+            .unwrap_or_else(|_| Err("alertmanager target panicked".into()));
+        match res {
             Ok(()) => {
                 any_ok = true;
                 shared

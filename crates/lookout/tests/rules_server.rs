@@ -137,10 +137,32 @@ fn rules_run_in_the_server_and_survive_a_bad_reload() {
         .collect();
     assert!(names.contains(&"AlwaysOn"), "{names:?}");
     let ams = l.get("/api/v1/alertmanagers").json();
+    let urls: Vec<&str> = ams["data"]["activeAlertmanagers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["url"].as_str())
+        .collect();
     assert_eq!(
-        ams["data"]["activeAlertmanagers"][0]["url"],
-        format!("http://{am_addr}/api/v2/alerts")
+        urls,
+        vec![
+            "http://lookout.example/api/v2/alerts".to_string(),
+            format!("http://{am_addr}/api/v2/alerts")
+        ],
+        "built-in Alertmanager first, then the configured one"
     );
+
+    // The built-in Alertmanager holds it (Alertmanager API v2 on the same port).
+    let in_am = wait_for("the alert in the built-in Alertmanager", &l, || {
+        let v = l.get("/api/v2/alerts").json();
+        v.as_array()?
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "AlwaysOn")
+            .cloned()
+    });
+    assert_eq!(in_am["labels"]["cluster"], "test");
+    assert_eq!(in_am["status"]["state"], "active");
+    assert_eq!(in_am["annotations"]["summary"], "value 1 in test");
 
     // The Alertmanager received it, with external labels and generator URL.
     let sent = wait_for("an alert POST", &l, || {

@@ -24,6 +24,10 @@ use crate::config::LoadedConfig;
 pub struct RulesComponent {
     manager: RuleManager,
     notifier: Arc<Notifier>,
+    /// The built-in Alertmanager, always a delivery target once attached.
+    builtin: parking_lot::Mutex<Option<Arc<dyn AlertmanagerTarget>>>,
+    /// The notifier settings of the last applied configuration.
+    last_plan: parking_lot::Mutex<Option<(NotifierOptions, Vec<Arc<dyn AlertmanagerTarget>>)>>,
     querier: Arc<dyn Querier>,
     appendable: Arc<dyn Appendable>,
     engine: Engine,
@@ -58,6 +62,8 @@ impl RulesComponent {
         let c = RulesComponent {
             manager: RuleManager::new(gopts),
             notifier,
+            builtin: parking_lot::Mutex::new(None),
+            last_plan: parking_lot::Mutex::new(None),
             querier,
             appendable,
             engine: Engine::new(engine_opts),
@@ -135,14 +141,79 @@ impl RulesComponent {
                 let texts: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 format!("error loading rules: {}", texts.join("; "))
             })?;
-        self.notifier.apply(plan.notifier, plan.targets);
+        *self.last_plan.lock() = Some((plan.notifier.clone(), plan.targets.clone()));
+        self.apply_targets();
         Ok(())
+    }
+
+    fn apply_targets(&self) {
+        let Some((opts, external)) = self.last_plan.lock().clone() else {
+            return;
+        };
+        let mut targets: Vec<Arc<dyn AlertmanagerTarget>> = Vec::new();
+        if let Some(b) = self.builtin.lock().clone() {
+            targets.push(b);
+        }
+        targets.extend(external);
+        self.notifier.apply(opts, targets);
+    }
+
+    /// Delivers alerts to the built-in Alertmanager too (in process, with
+    /// Alertmanager's ingestion defaults), in addition to the configured ones.
+    /// Must be called inside the server's tokio runtime: the Alertmanager's
+    /// dispatcher runs there, and the notifier thread enters it to deliver.
+    pub fn attach_alertmanager(&self, am: Arc<lookout_alertmanager::Alertmanager>, url: String) {
+        let handle = tokio::runtime::Handle::current();
+        let target = lookout_rules::notifier::FnTarget {
+            name: url,
+            f: move |alerts: &[lookout_rules::notifier::NotifyAlert]| {
+                let _runtime = handle.enter();
+                let now = chrono::Utc::now();
+                let converted = alerts
+                    .iter()
+                    .map(|a| {
+                        let mut x = to_am_alert(a);
+                        am.default_alert(&mut x, now);
+                        x
+                    })
+                    .collect();
+                am.put_alerts(converted);
+                Ok(())
+            },
+        };
+        *self.builtin.lock() = Some(Arc::new(target));
+        self.apply_targets();
     }
 
     /// Stops evaluation and delivery.
     pub fn stop(&self) {
         self.manager.stop();
         self.notifier.stop();
+    }
+}
+
+fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    if ms == 0 {
+        return lookout_alertmanager::alert::zero_time();
+    }
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_else(lookout_alertmanager::alert::zero_time)
+}
+
+/// A rule alert as the Alertmanager stores a posted one.
+fn to_am_alert(a: &lookout_rules::notifier::NotifyAlert) -> lookout_alertmanager::alert::Alert {
+    lookout_alertmanager::alert::Alert {
+        labels: a
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+        annotations: a.annotations.clone(),
+        starts_at: to_time(a.starts_at),
+        ends_at: to_time(a.ends_at),
+        generator_url: a.generator_url.clone(),
+        updated_at: lookout_alertmanager::alert::zero_time(),
+        timeout: false,
     }
 }
 
