@@ -344,3 +344,92 @@ fn evaluation_slots_are_aligned_per_group() {
         "groups are spread over the interval"
     );
 }
+
+#[test]
+fn query_offset_and_group_labels() {
+    let f = fixture(concat!(
+        "groups:\n- name: g\n  query_offset: 1m\n  labels: {team: db, env: group}\n  rules:\n",
+        "  - record: r\n    expr: x\n    labels: {env: rule}\n",
+        "  - alert: A\n    expr: x > 0\n",
+    ));
+    // x exists only up to T0; evaluating at T0+5m queries T0+4m (offset),
+    // where the T0 sample is still inside the 5m lookback.
+    put(
+        &f.store,
+        &[("__name__", "x"), ("job", "a")],
+        &[(T0 - 10 * MIN, 7.0), (T0, 7.0)],
+    );
+    let g = &f.groups[0];
+    assert_eq!(g.query_offset_ms, MIN);
+    g.eval(T0 + 5 * MIN);
+    let r = raw(&f.store, "r");
+    // The sample is stamped at ts - offset, with group labels under rule labels.
+    assert_eq!(
+        r[0].0.to_string(),
+        r#"{__name__="r", env="rule", job="a", team="db"}"#
+    );
+    assert_eq!(r[0].1, vec![(T0 + 4 * MIN, 7.0)]);
+    let alerts = raw(&f.store, "ALERTS");
+    assert_eq!(
+        alerts[0].1[0].0,
+        T0 + 4 * MIN,
+        "ALERTS stamped at ts - offset"
+    );
+    assert_eq!(alerts[0].0.get("team"), Some("db"));
+    assert_eq!(alerts[0].0.get("env"), Some("group"));
+}
+
+#[test]
+fn label_template_expanding_to_empty_removes_the_label_but_not_from_alerts_series() {
+    let f = fixture(concat!(
+        "groups:\n- name: g\n  rules:\n",
+        "  - alert: A\n    expr: x > 0\n    labels: {maybe: '{{ if false }}x{{ end }}', sev: page}\n",
+    ));
+    put(&f.store, &[("__name__", "x"), ("job", "a")], &[(T0, 1.0)]);
+    let g = &f.groups[0];
+    g.eval(T0);
+    let data = api::alerts_data(&f.groups);
+    let labels = &data["alerts"][0]["labels"];
+    assert!(
+        labels.get("maybe").is_none(),
+        "empty expansion drops the label"
+    );
+    assert_eq!(labels["sev"], "page");
+    // Prometheus builds ALERTS from the rule's unexpanded labels first.
+    let alerts = raw(&f.store, "ALERTS");
+    assert_eq!(alerts[0].0.get("maybe"), Some("{{ if false }}x{{ end }}"));
+}
+
+#[test]
+fn keep_firing_for_keeps_alert_and_reports_keep_firing_since() {
+    let f = fixture(concat!(
+        "groups:\n- name: g\n  rules:\n",
+        "  - alert: A\n    expr: x > 0\n    keep_firing_for: 2m\n",
+    ));
+    put(
+        &f.store,
+        &[("__name__", "x"), ("job", "a")],
+        &[(T0, 1.0), (T0 + MIN, 0.0)],
+    );
+    let g = &f.groups[0];
+    g.eval(T0);
+    g.eval(T0 + MIN);
+    let a = &api::alerts_data(&f.groups)["alerts"][0];
+    assert_eq!(a["state"], "firing");
+    assert_eq!(a["keepFiringSince"], "2023-11-14T22:15:00Z");
+    put(
+        &f.store,
+        &[("__name__", "x"), ("job", "a")],
+        &[(T0 + 2 * MIN, 0.0), (T0 + 3 * MIN, 0.0)],
+    );
+    g.eval(T0 + 2 * MIN);
+    assert_eq!(api::alerts_data(&f.groups)["alerts"][0]["state"], "firing");
+    g.eval(T0 + 3 * MIN);
+    assert_eq!(
+        api::alerts_data(&f.groups)["alerts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
