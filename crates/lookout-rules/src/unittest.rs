@@ -320,7 +320,13 @@ fn run_file_inner(path: &Path, warn: &mut dyn Write) -> Vec<String> {
 }
 
 /// One input series: labels and (timestamp, value) samples.
-type LoadedSeries = (Labels, Vec<(i64, f64)>);
+type LoadedSeries = (Labels, Vec<(i64, Point)>);
+
+/// One input sample.
+enum Point {
+    Float(f64),
+    Histogram(Box<lookout_model::FloatHistogram>),
+}
 
 fn load_series(tg: &TestGroup) -> Result<Vec<LoadedSeries>, String> {
     let interval = tg
@@ -337,9 +343,9 @@ fn load_series(tg: &TestGroup) -> Result<Vec<LoadedSeries>, String> {
             let t = i as i64 * interval;
             match v {
                 SeqValue::Gap => {}
-                SeqValue::Float(f) => pts.push((t, *f)),
-                SeqValue::Stale => pts.push((t, STALE_NAN)),
-                SeqValue::Histogram(..) => {}
+                SeqValue::Float(f) => pts.push((t, Point::Float(*f))),
+                SeqValue::Stale => pts.push((t, Point::Float(STALE_NAN))),
+                SeqValue::Histogram(h, _) => pts.push((t, Point::Histogram(h.clone()))),
             }
         }
         out.push((labels, pts));
@@ -423,8 +429,11 @@ fn run_group(
         let mut app = store.appender();
         for (i, (labels, pts)) in series.iter().enumerate() {
             while loaded[i] < pts.len() && pts[loaded[i]].0 <= ts {
-                let (t, v) = pts[loaded[i]];
-                let _ = app.append(labels, t, v);
+                let (t, v) = &pts[loaded[i]];
+                let _ = match v {
+                    Point::Float(f) => app.append(labels, *t, *f),
+                    Point::Histogram(h) => app.append_histogram(labels, *t, h),
+                };
                 loaded[i] += 1;
             }
         }

@@ -330,3 +330,13 @@ fn failing_unit_tests_report_like_promtool() {
         }
     }
 }
+
+/// Native histogram input series (newer promtool notation, which 2.42
+/// cannot read): lookout only.
+#[test]
+fn native_histogram_input_series() {
+    let dir = testdata("tests/testdata/native");
+    let l = lookout_test(&dir, &["histograms_test.yaml"]);
+    assert_eq!(l.code, 0, "{}{}", l.stdout, l.stderr);
+    assert!(l.stdout.contains("  SUCCESS"));
+}
