@@ -20,6 +20,9 @@ use lookout_rules::rule::RuleEnv;
 
 use crate::config::LoadedConfig;
 
+/// Notifier options and the configured (external) Alertmanagers.
+type NotifierPlan = (NotifierOptions, Vec<Arc<dyn AlertmanagerTarget>>);
+
 /// Rule manager plus notifier.
 pub struct RulesComponent {
     manager: RuleManager,
@@ -27,7 +30,7 @@ pub struct RulesComponent {
     /// The built-in Alertmanager, always a delivery target once attached.
     builtin: parking_lot::Mutex<Option<Arc<dyn AlertmanagerTarget>>>,
     /// The notifier settings of the last applied configuration.
-    last_plan: parking_lot::Mutex<Option<(NotifierOptions, Vec<Arc<dyn AlertmanagerTarget>>)>>,
+    last_plan: parking_lot::Mutex<Option<NotifierPlan>>,
     querier: Arc<dyn Querier>,
     appendable: Arc<dyn Appendable>,
     engine: Engine,

@@ -169,7 +169,10 @@ pub fn wire(
     )
     .map_err(|e| anyhow::anyhow!("starting the alertmanager: {e}"))?;
     registry.collector(Arc::new(AlertmanagerMetrics(am.clone())));
-    rules.attach_alertmanager(am.clone(), format!("{}/api/v2/alerts", external_url.trim_end_matches('/')));
+    rules.attach_alertmanager(
+        am.clone(),
+        format!("{}/api/v2/alerts", external_url.trim_end_matches('/')),
+    );
     let reload_am = am.clone();
     let apply_scrape = apply;
     let apply: Arc<ApplyFn> = Arc::new(move |c: &LoadedConfig| {
