@@ -48,6 +48,16 @@ pub fn rfc3339(ms: Option<i64>) -> String {
     }
 }
 
+/// A float as Go's JSON encoder writes it: whole numbers without a
+/// fraction (`60`, not `60.0`).
+pub fn go_json_float(v: f64) -> Json {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
 /// `strconv.FormatFloat(v, 'e', -1, 64)`, the alert value format.
 pub fn alert_value(v: f64) -> String {
     lookout_template::fmt::format_float(v, 'e', -1)
@@ -201,10 +211,10 @@ pub fn rules_data(groups: &[std::sync::Arc<Group>], q: &RulesQuery) -> Result<Js
                     o.insert("state".into(), json!(ar.state().as_str()));
                     o.insert("name".into(), json!(ar.name));
                     o.insert("query".into(), json!(ar.expr.to_string()));
-                    o.insert("duration".into(), json!(ar.hold_ms as f64 / 1000.0));
+                    o.insert("duration".into(), go_json_float(ar.hold_ms as f64 / 1000.0));
                     o.insert(
                         "keepFiringFor".into(),
-                        json!(ar.keep_firing_for_ms as f64 / 1000.0),
+                        go_json_float(ar.keep_firing_for_ms as f64 / 1000.0),
                     );
                     o.insert(
                         "labels".into(),
@@ -229,10 +239,13 @@ pub fn rules_data(groups: &[std::sync::Arc<Group>], q: &RulesQuery) -> Result<Js
                     }
                     o.insert("name".into(), json!(rr.name));
                     o.insert("query".into(), json!(rr.expr.to_string()));
-                    o.insert(
-                        "labels".into(),
-                        string_map(rr.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-                    );
+                    // Prometheus omits empty labels of recording rules.
+                    if !rr.labels.is_empty() {
+                        o.insert(
+                            "labels".into(),
+                            string_map(rr.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                        );
+                    }
                 }
             }
             o.insert("health".into(), json!(st.health.as_str()));
@@ -266,7 +279,7 @@ pub fn rules_data(groups: &[std::sync::Arc<Group>], q: &RulesQuery) -> Result<Js
             "name": g.name,
             "file": g.file,
             "rules": rules,
-            "interval": g.interval_ms as f64 / 1000.0,
+            "interval": go_json_float(g.interval_ms as f64 / 1000.0),
             "limit": g.limit,
             "evaluationTime": gs.evaluation_time.as_secs_f64(),
             "lastEvaluation": rfc3339(gs.last_evaluation),

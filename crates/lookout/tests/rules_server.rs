@@ -120,7 +120,7 @@ fn rules_run_in_the_server_and_survive_a_bad_reload() {
         "{files:?}"
     );
     let app = groups.iter().find(|g| g["name"] == "app").unwrap();
-    assert_eq!(app["interval"], 1.0);
+    assert_eq!(app["interval"], 1);
     assert_eq!(app["rules"][0]["type"], "recording");
     assert_eq!(app["rules"][0]["health"], "ok");
     let alert = &app["rules"][1]["alerts"][0];
@@ -283,4 +283,141 @@ fn check_rules_and_test_rules_commands() {
     assert_eq!(code, 1);
     let (code, _, _) = run_cli(&["check", "rules", "--bogus", "bad.yml"], dir.path());
     assert_eq!(code, 2);
+}
+
+/// Replaces wall-clock values (which differ between two processes) with
+/// markers of their kind, so two payloads can be compared whole.
+fn normalize(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match k.as_str() {
+                    "evaluationTime" => {
+                        assert!(x.is_number(), "{k}: {x}");
+                        *x = serde_json::json!("<seconds>");
+                    }
+                    "lastEvaluation" | "activeAt" => {
+                        let s = x.as_str().unwrap_or_else(|| panic!("{k}: {x}"));
+                        assert!(s.ends_with('Z') && s.contains('T'), "{k}: {s}");
+                        *x = serde_json::json!("<rfc3339>");
+                    }
+                    _ => normalize(x),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const SHAPE_RULES: &str = r#"
+groups:
+- name: app
+  interval: 1s
+  rules:
+  - record: app:one
+    expr: vector(1)
+  - record: app:labelled
+    expr: vector(2)
+    labels: {team: db}
+  - alert: AlwaysOn
+    expr: app:one > 0
+    keep_firing_for: 1m
+    labels: {severity: info}
+    annotations: {summary: 'value {{ $value }} {{ $labels.alertname }}'}
+  - alert: Pending
+    expr: app:one > 0
+    for: 1h
+  - alert: Never
+    expr: vector(0) > 1
+    for: 5m
+"#;
+
+/// `/api/v1/rules` and `/api/v1/alerts` of lookout and of Prometheus 2.42
+/// evaluating the same rule file are equal apart from wall-clock values.
+#[test]
+fn rules_and_alerts_api_match_prometheus() {
+    let Some(prom) = lookout_testkit::require_tool("prometheus") else {
+        return;
+    };
+    let pdir = tempfile::tempdir().unwrap();
+    std::fs::write(pdir.path().join("rules.yml"), SHAPE_RULES).unwrap();
+    std::fs::write(
+        pdir.path().join("prom.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n",
+    )
+    .unwrap();
+    let pport = lookout_testkit::free_port();
+    let child = std::process::Command::new(prom)
+        .current_dir(pdir.path())
+        .arg("--config.file=prom.yml")
+        .arg("--storage.tsdb.path=data")
+        .arg(format!("--web.listen-address=127.0.0.1:{pport}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _prom = Kill(child);
+    let paddr = format!("127.0.0.1:{pport}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yml"), SHAPE_RULES).unwrap();
+    std::fs::write(
+        dir.path().join("prom.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nscrape_configs: []\n",
+    )
+    .unwrap();
+    let cfg_arg = format!("--config.file={}", dir.path().join("prom.yml").display());
+    let l = Lookout::start_in(dir, &[&cfg_arg]);
+
+    let ready = |body: &serde_json::Value| -> Option<serde_json::Value> {
+        let g = body["data"]["groups"]
+            .as_array()?
+            .iter()
+            .find(|g| g["name"] == "app")?
+            .clone();
+        let rules = g["rules"].as_array()?;
+        (rules.iter().all(|r| r["health"] == "ok") && rules[2]["state"] == "firing").then_some(g)
+    };
+    let mut theirs = wait_for("Prometheus to evaluate", &l, || {
+        let r = common::http(&paddr, "GET", "/api/v1/rules", None, &[]).ok()?;
+        ready(&serde_json::from_str(&r.body).ok()?)
+    });
+    let mut ours = wait_for("lookout to evaluate", &l, || {
+        ready(&l.get("/api/v1/rules").json())
+    });
+    normalize(&mut theirs);
+    normalize(&mut ours);
+    // The file is named as configured: relative for Prometheus, absolute here.
+    assert_eq!(theirs["file"], "rules.yml");
+    assert!(ours["file"].as_str().unwrap().ends_with("/rules.yml"));
+    ours["file"] = theirs["file"].clone();
+    assert_eq!(ours, theirs);
+
+    let alerts = |body: serde_json::Value| {
+        let mut a: Vec<serde_json::Value> = body["data"]["alerts"].as_array().unwrap().clone();
+        a.retain(|x| {
+            matches!(
+                x["labels"]["alertname"].as_str(),
+                Some("AlwaysOn" | "Pending")
+            )
+        });
+        a.sort_by_key(|x| x["labels"]["alertname"].as_str().unwrap().to_string());
+        let mut v = serde_json::Value::Array(a);
+        normalize(&mut v);
+        v
+    };
+    let r = common::http(&paddr, "GET", "/api/v1/alerts", None, &[]).unwrap();
+    let theirs = alerts(serde_json::from_str(&r.body).unwrap());
+    let ours = alerts(l.get("/api/v1/alerts").json());
+    assert_eq!(theirs.as_array().unwrap().len(), 2);
+    assert_eq!(ours, theirs);
 }
