@@ -377,7 +377,22 @@ fn rules_and_alerts_api_match_prometheus() {
     .unwrap();
     // Relative, like Prometheus': the group's file name feeds the hash that
     // places its evaluations inside the interval.
-    let l = Lookout::start_in(dir, &["--config.file=prom.yml"]);
+    let l = Lookout::start_in(
+        dir,
+        &[
+            "--config.file=prom.yml",
+            "--rules.builtin=false",
+            "--rules.alert.for-grace-period=5m",
+        ],
+    );
+    let flags = l.get("/api/v1/status/flags").json();
+    assert_eq!(flags["data"]["rules.alert.for-grace-period"], "5m");
+    assert_eq!(flags["data"]["rules.alert.resend-delay"], "1m");
+    assert_eq!(flags["data"]["rules.alert.for-outage-tolerance"], "1h");
+    assert_eq!(
+        flags["data"]["alertmanager.notification-queue-capacity"],
+        "10000"
+    );
 
     let ready = |body: &serde_json::Value| -> Option<serde_json::Value> {
         let g = body["data"]["groups"]
@@ -399,6 +414,12 @@ fn rules_and_alerts_api_match_prometheus() {
     normalize(&mut ours);
     assert_eq!(theirs["file"], "rules.yml");
     assert_eq!(ours, theirs);
+    let all = l.get("/api/v1/rules").json();
+    assert_eq!(
+        all["data"]["groups"].as_array().unwrap().len(),
+        1,
+        "--rules.builtin=false leaves only the configured rules"
+    );
 
     // Same group hash, same evaluation slots: the recorded samples of both
     // sit at the same offset inside each 1s interval.

@@ -8,7 +8,7 @@ mod engine;
 pub mod flags;
 mod ingest;
 pub mod reload;
-mod rules;
+pub mod rules;
 mod wiring;
 
 use std::net::{SocketAddr, ToSocketAddrs};

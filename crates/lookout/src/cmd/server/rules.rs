@@ -20,6 +20,57 @@ use lookout_rules::rule::RuleEnv;
 
 use crate::config::LoadedConfig;
 
+/// Prometheus' rule and notifier flags (same names and defaults), plus
+/// lookout's switch for its built-in rules.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RuleFlags {
+    /// Max time to tolerate a Prometheus outage for restoring `for` state.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h")]
+    pub for_outage_tolerance: String,
+    /// Minimum duration between alert and restored `for` state (only for
+    /// alerts with a `for` longer than this).
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m")]
+    pub for_grace_period: String,
+    /// Minimum amount of time to wait before resending an alert.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m")]
+    pub resend_delay: String,
+    /// The capacity of the queue for pending Alertmanager notifications.
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        default_value_t = 10_000
+    )]
+    pub queue_capacity: usize,
+    /// Evaluate lookout's built-in rules (docs/default-rules.md).
+    #[arg(
+        long = "rules.builtin",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub builtin: bool,
+}
+
+impl RuleFlags {
+    /// Adds the flags to the `/api/v1/status/flags` map.
+    pub fn put_into(&self, m: &mut std::collections::BTreeMap<String, String>) {
+        m.insert(
+            "rules.alert.for-outage-tolerance".into(),
+            self.for_outage_tolerance.clone(),
+        );
+        m.insert(
+            "rules.alert.for-grace-period".into(),
+            self.for_grace_period.clone(),
+        );
+        m.insert("rules.alert.resend-delay".into(), self.resend_delay.clone());
+        m.insert(
+            "alertmanager.notification-queue-capacity".into(),
+            self.queue_capacity.to_string(),
+        );
+        m.insert("rules.builtin".into(), self.builtin.to_string());
+    }
+}
+
 /// Notifier options and the configured (external) Alertmanagers.
 type NotifierPlan = (NotifierOptions, Vec<Arc<dyn AlertmanagerTarget>>);
 
@@ -35,6 +86,8 @@ pub struct RulesComponent {
     appendable: Arc<dyn Appendable>,
     engine: Engine,
     external_url: String,
+    builtin_rules: bool,
+    queue_capacity: usize,
 }
 
 /// What a configuration asks of the rule engine.
@@ -54,14 +107,28 @@ impl RulesComponent {
         appendable: Arc<dyn Appendable>,
         engine_opts: EngineOptions,
         external_url: String,
+        flags: &RuleFlags,
         registry: &Registry,
     ) -> anyhow::Result<Arc<RulesComponent>> {
+        use super::flags::duration_flag;
+        let ms = |name: &str, v: &str| -> anyhow::Result<i64> {
+            Ok(duration_flag(name, v)?.as_millis() as i64)
+        };
         let notifier = Arc::new(Notifier::new(
-            NotifierOptions::default(),
+            NotifierOptions {
+                queue_capacity: flags.queue_capacity,
+                ..NotifierOptions::default()
+            },
             NotifierMetrics::new(registry),
         ));
         let mut gopts = GroupOptions::with_sender(notifier.clone());
         gopts.metrics = Arc::new(RuleMetrics::new(registry));
+        gopts.resend_delay_ms = ms("rules.alert.resend-delay", &flags.resend_delay)?;
+        gopts.outage_tolerance_ms = ms(
+            "rules.alert.for-outage-tolerance",
+            &flags.for_outage_tolerance,
+        )?;
+        gopts.for_grace_period_ms = ms("rules.alert.for-grace-period", &flags.for_grace_period)?;
         let c = RulesComponent {
             manager: RuleManager::new(gopts),
             notifier,
@@ -71,6 +138,8 @@ impl RulesComponent {
             appendable,
             engine: Engine::new(engine_opts),
             external_url,
+            builtin_rules: flags.builtin,
+            queue_capacity: flags.queue_capacity,
         };
         c.apply(cfg).map_err(anyhow::Error::msg)?;
         c.notifier.start();
@@ -94,7 +163,11 @@ impl RulesComponent {
         };
         let files: Vec<PathBuf> =
             expand_globs(base.as_deref(), &patterns).map_err(|e| e.to_string())?;
-        let mut sources = default_rule_sources();
+        let mut sources = if self.builtin_rules {
+            default_rule_sources()
+        } else {
+            Vec::new()
+        };
         sources.extend(files.into_iter().map(RuleSource::File));
 
         let alerting = match p.other_sections.get("alerting") {
@@ -129,6 +202,7 @@ impl RulesComponent {
             notifier: NotifierOptions {
                 external_labels,
                 relabel_configs: alerting.alert_relabel_configs.clone(),
+                queue_capacity: self.queue_capacity,
                 ..NotifierOptions::default()
             },
             targets,

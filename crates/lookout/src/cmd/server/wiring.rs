@@ -119,6 +119,7 @@ pub fn wire(
         db.clone(),
         engine_opts.clone(),
         args.external_url.clone().unwrap_or_default(),
+        &args.rules,
         registry,
     )?;
     let engine = Arc::new(PromqlEngine::new(engine_opts, querier.clone()));
