@@ -460,3 +460,41 @@ fn rules_and_alerts_api_match_prometheus() {
     assert_eq!(theirs.as_array().unwrap().len(), 2);
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn config_check_validates_rule_files_and_alerting() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/good.yml"), APP_RULES).unwrap();
+    std::fs::write(
+        dir.path().join("prom.yml"),
+        "rule_files: ['rules/*.yml']\nalerting:\n  alertmanagers:\n  - static_configs: [{targets: ['am:9093']}]\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["check", "prom.yml"], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("SUCCESS: prom.yml"), "{out}");
+
+    std::fs::write(
+        dir.path().join("rules/bad.yml"),
+        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_cli(&["check", "prom.yml"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("rules/bad.yml: 5:11: group \"g\", rule 1, \"r\": could not parse expression"),
+        "{err}"
+    );
+    assert!(err.contains("FAILED: prom.yml has 1 error"), "{err}");
+
+    std::fs::remove_file(dir.path().join("rules/bad.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("prom.yml"),
+        "rule_files: ['rules/*.yml']\nalerting:\n  alertmanagers:\n  - api_version: v1\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_cli(&["check", "prom.yml"], dir.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("api version"), "{err}");
+}

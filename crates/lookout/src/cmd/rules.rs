@@ -89,3 +89,40 @@ pub fn run_test(cmd: TestCommand) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// Problems in the rule-related parts of a loaded configuration: every
+/// `rule_files` match is checked like `lookout check rules` does, and the
+/// `alerting` section is decoded. Each entry is one printable error.
+pub fn check_config_rules(cfg: &crate::config::LoadedConfig) -> Vec<String> {
+    let mut errs = Vec::new();
+    let sections = &cfg.prometheus.other_sections;
+    let patterns: Vec<String> = match sections.get("rule_files") {
+        None => Vec::new(),
+        Some(v) if v.is_null() => Vec::new(),
+        Some(v) => match serde_yaml_ng::from_value(v.clone()) {
+            Ok(p) => p,
+            Err(e) => return vec![format!("rule_files: {e}")],
+        },
+    };
+    let base = cfg.path.as_deref().and_then(std::path::Path::parent);
+    match lookout_rules::load::expand_globs(base, &patterns) {
+        Err(e) => errs.push(e.to_string()),
+        Ok(files) => {
+            let lint = LintOptions {
+                duplicate_rules: false,
+                fatal: false,
+            };
+            for f in files {
+                if let check::FileVerdict::Failed(lines) = check::check_file(&f, lint) {
+                    errs.extend(lines);
+                }
+            }
+        }
+    }
+    if let Some(v) = sections.get("alerting").filter(|v| !v.is_null()) {
+        if let Err(e) = lookout_rules::alerting::AlertingConfig::from_yaml(v) {
+            errs.push(e.to_string());
+        }
+    }
+    errs
+}
