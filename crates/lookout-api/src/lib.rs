@@ -22,6 +22,7 @@ pub mod meta;
 pub mod params;
 pub mod query;
 pub mod remote_write;
+pub mod rules;
 pub mod sources;
 pub mod status;
 
@@ -189,6 +190,8 @@ pub struct Api {
     pub registry: Arc<Registry>,
     pub(crate) metrics: ApiMetrics,
     pub(crate) start_time_ms: i64,
+    /// The rule engine, attached by the server once it runs.
+    rules: std::sync::OnceLock<Arc<dyn rules::RulesView>>,
 }
 
 impl Api {
@@ -213,7 +216,19 @@ impl Api {
             metrics: ApiMetrics::new(&registry),
             registry,
             start_time_ms: params::now_ms(),
+            rules: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Connects the rule engine to `/api/v1/rules`, `/api/v1/alerts` and
+    /// `/api/v1/alertmanagers` (first call wins).
+    pub fn attach_rules(&self, view: Arc<dyn rules::RulesView>) {
+        let _ = self.rules.set(view);
+    }
+
+    /// The attached rule engine, if any.
+    pub fn rules_view(&self) -> Option<&Arc<dyn rules::RulesView>> {
+        self.rules.get()
     }
 
     /// Marks the server ready (or not).
@@ -321,9 +336,9 @@ pub fn routes(api: Arc<Api>) -> Router {
         .route("/api/v1/targets", get(status::targets))
         .route("/api/v1/targets/metadata", get(status::targets_metadata))
         .route("/api/v1/scrape_pools", get(status::scrape_pools))
-        .route("/api/v1/rules", get(status::rules))
-        .route("/api/v1/alerts", get(status::alerts))
-        .route("/api/v1/alertmanagers", get(status::alertmanagers))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route("/api/v1/notifications", get(status::notifications))
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))

@@ -34,6 +34,10 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = cmd::rules::intercept_check_rules(&args) {
+        return code;
+    }
     let cli = Cli::parse();
     let command = cli
         .command

@@ -19,6 +19,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for file in &args.files {
         match config::load_file(file) {
+            Ok(cfg) if !super::rules::check_config_rules(&cfg).is_empty() => {
+                failed = true;
+                let errors = super::rules::check_config_rules(&cfg);
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                eprintln!(
+                    "FAILED: {} has {} error{} in its rule files or alerting section",
+                    file.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+            }
             Ok(cfg) => {
                 println!(
                     "SUCCESS: {} is valid lookout configuration ({} scrape jobs)",

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod check;
+pub mod rules;
 pub mod server;
 pub mod tsdb;
 pub mod tsdb_export;
@@ -25,11 +26,15 @@ pub enum Command {
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
     /// PromQL tools.
+    /// Native metrics store tools (import, export, stats, compact, bench).
     #[command(subcommand)]
     Promql(promql::PromqlCommand),
     /// Alertmanager-compatible alert routing: standalone server and tools.
     #[command(subcommand)]
     Alertmanager(alertmanager::AlertmanagerCommand),
+    /// Unit tests (`lookout test rules FILE...`, promtool's format).
+    #[command(subcommand)]
+    Test(rules::TestCommand),
 }
 
 /// Runs one subcommand.
@@ -40,9 +45,11 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tsdb(c) => tsdb::run(c),
+        Command::Server(args) => server::run(*args),
         Command::Check(args) => check::run(args),
         Command::Promql(c) => promql::run(c),
         Command::Server(args) => server::run(*args),
         Command::Alertmanager(c) => alertmanager::run(c),
+        Command::Test(c) => rules::run_test(c),
     }
 }

@@ -17,6 +17,12 @@ use lookout_tsdb::{Db, FsyncPolicy, Options, SeriesRef, Stats};
 /// `lookout tsdb` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum TsdbCommand {
+    /// Import samples into a lookout store: from a Prometheus data dir
+    /// (migration, `--from`) or an OpenMetrics text file (backfill, `--openmetrics`).
+    Import(super::tsdb_import::ImportArgs),
+    /// Export a lookout store as Prometheus TSDB blocks (2 h aligned) that
+    /// Prometheus, promtool and Thanos/Mimir tooling read.
+    Export(super::tsdb_export::ExportArgs),
     /// Print series, samples and bytes on disk (per component) of a store.
     Stats {
         /// The store's data directory.
@@ -86,6 +92,8 @@ pub enum BenchCommand {
 /// Runs a `tsdb` subcommand.
 pub fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        TsdbCommand::Import(a) => super::tsdb_import::run(a),
+        TsdbCommand::Export(a) => super::tsdb_export::run(a),
         TsdbCommand::Stats { data_dir } => stats(data_dir),
         TsdbCommand::Compact { data_dir } => compact(data_dir),
         TsdbCommand::Import(a) => super::tsdb_import::run(a),

@@ -53,6 +53,9 @@ pub struct ServerArgs {
     /// Largest compressed remote-write request body accepted.
     #[arg(long = "web.remote-write.max-body-size", default_value = "32MB")]
     pub remote_write_max_body: String,
+    /// Rule evaluation and notifier flags.
+    #[command(flatten)]
+    pub rules: super::rules::RuleFlags,
 }
 
 impl Default for ServerArgs {
@@ -134,6 +137,7 @@ impl ServerArgs {
             "web.remote-write.max-body-size",
             self.remote_write_max_body.clone(),
         );
+        self.rules.put_into(&mut m);
         m
     }
 }

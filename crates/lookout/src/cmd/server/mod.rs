@@ -8,6 +8,7 @@ mod engine;
 pub mod flags;
 mod ingest;
 pub mod reload;
+pub mod rules;
 mod wiring;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -143,6 +144,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<ExitCode> {
         registry.clone(),
     );
     reloader.attach(&api);
+    api.attach_rules(wired.rules.clone());
     let app = lookout_api::finish(lookout_api::routes(api.clone()).merge(wired.extra_routes));
 
     let listener = tokio::net::TcpListener::bind(listen)

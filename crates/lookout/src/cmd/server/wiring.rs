@@ -40,6 +40,8 @@ pub struct Wired {
     pub extra_routes: Router,
     /// Applies a reloaded configuration.
     pub apply: Arc<ApplyFn>,
+    /// Rule evaluation and alert delivery.
+    pub rules: Arc<super::rules::RulesComponent>,
     /// Stops scraping and flushes storage.
     pub shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send>,
 }
@@ -111,6 +113,15 @@ pub fn wire(
         ..EngineOptions::default()
     };
     let querier: Arc<dyn Querier> = db.clone();
+    let rules = super::rules::RulesComponent::start(
+        cfg,
+        querier.clone(),
+        db.clone(),
+        engine_opts.clone(),
+        args.external_url.clone().unwrap_or_default(),
+        &args.rules,
+        registry,
+    )?;
     let engine = Arc::new(PromqlEngine::new(engine_opts, querier.clone()));
     let sink = Arc::new(TsdbSink::new(db.clone()));
 
@@ -124,7 +135,10 @@ pub fn wire(
     let targets = Arc::new(ScrapeTargets(service.manager.clone()));
 
     let reload_service = service.clone();
+    let reload_rules = rules.clone();
     let apply: Arc<ApplyFn> = Arc::new(move |c: &LoadedConfig| {
+        // Rules first: an invalid rule file refuses the whole reload.
+        reload_rules.apply(c)?;
         let new_window = c.storage.tsdb.out_of_order_time_window.as_millis();
         if new_window != ooo_window {
             tracing::warn!(
@@ -156,6 +170,10 @@ pub fn wire(
     )
     .map_err(|e| anyhow::anyhow!("starting the alertmanager: {e}"))?;
     registry.collector(Arc::new(AlertmanagerMetrics(am.clone())));
+    rules.attach_alertmanager(
+        am.clone(),
+        format!("{}/api/v2/alerts", external_url.trim_end_matches('/')),
+    );
     let reload_am = am.clone();
     let apply_scrape = apply;
     let apply: Arc<ApplyFn> = Arc::new(move |c: &LoadedConfig| {
@@ -168,7 +186,9 @@ pub fn wire(
     });
     let shutdown_am = am.clone();
     let shutdown_db = db.clone();
+    let shutdown_rules = rules.clone();
     let shutdown: Box<dyn FnOnce() -> anyhow::Result<()> + Send> = Box::new(move || {
+        shutdown_rules.stop();
         service.shutdown();
         shutdown_am.shutdown();
         shutdown_db.flush().context("flushing storage")?;
@@ -182,6 +202,7 @@ pub fn wire(
         storage_stats: Arc::new(QuerierStats::new(querier, STATUS_WINDOW_MS)),
         extra_routes: node_routes().nest("/api/v2", lookout_alertmanager::api::router(am)),
         apply,
+        rules,
         shutdown,
     })
 }
