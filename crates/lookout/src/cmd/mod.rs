@@ -26,7 +26,6 @@ pub enum Command {
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
     /// PromQL tools.
-    /// Native metrics store tools (import, export, stats, compact, bench).
     #[command(subcommand)]
     Promql(promql::PromqlCommand),
     /// Alertmanager-compatible alert routing: standalone server and tools.
