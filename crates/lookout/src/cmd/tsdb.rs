@@ -35,12 +35,6 @@ pub enum TsdbCommand {
         #[arg(long)]
         data_dir: PathBuf,
     },
-    /// Import samples into a lookout store: from a Prometheus data dir
-    /// (migration, `--from`) or an OpenMetrics text file (backfill, `--openmetrics`).
-    Import(super::tsdb_import::ImportArgs),
-    /// Export a lookout store as Prometheus TSDB blocks (2 h aligned) that
-    /// Prometheus, promtool and Thanos/Mimir tooling read.
-    Export(super::tsdb_export::ExportArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -96,8 +90,6 @@ pub fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
         TsdbCommand::Export(a) => super::tsdb_export::run(a),
         TsdbCommand::Stats { data_dir } => stats(data_dir),
         TsdbCommand::Compact { data_dir } => compact(data_dir),
-        TsdbCommand::Import(a) => super::tsdb_import::run(a),
-        TsdbCommand::Export(a) => super::tsdb_export::run(a),
         TsdbCommand::Bench {
             bench:
                 BenchCommand::Write {
