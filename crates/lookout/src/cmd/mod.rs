@@ -47,7 +47,6 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Server(args) => server::run(*args),
         Command::Check(args) => check::run(args),
         Command::Promql(c) => promql::run(c),
-        Command::Server(args) => server::run(*args),
         Command::Alertmanager(c) => alertmanager::run(c),
         Command::Test(c) => rules::run_test(c),
     }
