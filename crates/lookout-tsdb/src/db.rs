@@ -79,6 +79,18 @@ pub struct CommitReport {
     pub rejected: Vec<(usize, AppendError)>,
 }
 
+/// One sample of a batch handed to the commit path.
+#[derive(Clone, Copy)]
+pub(crate) struct BatchItem<'a> {
+    pub(crate) sid: SeriesId,
+    pub(crate) t: i64,
+    /// Float value bits, or [`histogram_bits`] of `hist`.
+    pub(crate) bits: u64,
+    pub(crate) hist: Option<&'a FloatHistogram>,
+    /// Index reported for a refused sample.
+    pub(crate) index: usize,
+}
+
 /// Parts per day, each day's parts ordered by first flush sequence number.
 #[derive(Default)]
 pub struct PartSet {
@@ -473,21 +485,44 @@ impl Db {
         self.inner.series_id(labels).map(SeriesRef)
     }
 
-    /// Commits a batch atomically (native batch API): every sample is
-    /// checked in order, accepted ones are logged in one WAL record and made
-    /// visible together; refused ones are listed in the report.
+    /// Commits a batch atomically (native batch API): accepted samples are
+    /// logged in one WAL record and made visible together; refused ones are
+    /// listed in the report (indexes count floats first, then histograms).
+    ///
+    /// Samples are checked in the order given, except that when the batch
+    /// holds both floats and histograms they are checked in timestamp order
+    /// (stable: at equal timestamps floats come first), so a series that
+    /// switches between floats and histograms within the batch keeps all of
+    /// its samples.
     pub fn append_batch(
         &self,
         floats: &[(SeriesRef, i64, f64)],
         hists: &[(SeriesRef, i64, FloatHistogram)],
     ) -> Result<CommitReport, StorageError> {
-        let f: Vec<(SeriesId, i64, u64)> = floats
-            .iter()
-            .map(|&(r, t, v)| (r.0, t, v.to_bits()))
-            .collect();
-        let h: Vec<(SeriesId, i64, &FloatHistogram)> =
-            hists.iter().map(|(r, t, h)| (r.0, *t, h)).collect();
-        self.inner.commit(&f, &h)
+        let mut items: Vec<BatchItem<'_>> = Vec::with_capacity(floats.len() + hists.len());
+        items.extend(
+            floats
+                .iter()
+                .enumerate()
+                .map(|(index, &(r, t, v))| BatchItem {
+                    sid: r.0,
+                    t,
+                    bits: v.to_bits(),
+                    hist: None,
+                    index,
+                }),
+        );
+        items.extend(hists.iter().enumerate().map(|(i, (r, t, h))| BatchItem {
+            sid: r.0,
+            t: *t,
+            bits: histogram_bits(h),
+            hist: Some(h),
+            index: floats.len() + i,
+        }));
+        if !floats.is_empty() && !hists.is_empty() {
+            items.sort_by_key(|it| it.t);
+        }
+        self.inner.commit(&items)
     }
 
     /// Flushes the head into parts now (also done on close).
@@ -628,15 +663,13 @@ impl Inner {
         walf.sync_data()
     }
 
-    /// Checks and commits one batch (see [`Db::append_batch`]).
-    pub(crate) fn commit(
-        &self,
-        floats: &[(SeriesId, i64, u64)],
-        hists: &[(SeriesId, i64, &FloatHistogram)],
-    ) -> Result<CommitReport, StorageError> {
+    /// Checks and commits one batch (see [`Db::append_batch`]). Items are
+    /// checked in slice order, which must be each series' queue order: a
+    /// series mixing floats and histograms is only in order as a whole.
+    pub(crate) fn commit(&self, items: &[BatchItem<'_>]) -> Result<CommitReport, StorageError> {
         let window = self.opts.out_of_order_time_window;
         let mut report = CommitReport::default();
-        let mut accepted: Vec<WalFloat> = Vec::with_capacity(floats.len());
+        let mut accepted: Vec<WalFloat> = Vec::with_capacity(items.len());
         let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
         let mut h = self.head.lock();
         if self.series_pending.load(Ordering::Acquire) {
@@ -646,12 +679,14 @@ impl Inner {
         }
         let old_max = h.state.max_t;
         let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
-        let items = floats.iter().map(|&(s, t, b)| (s, t, b, None)).chain(
-            hists
-                .iter()
-                .map(|&(s, t, hh)| (s, t, histogram_bits(hh), Some(hh))),
-        );
-        for (i, (sid, t, bits, hist)) in items.enumerate() {
+        for item in items {
+            let &BatchItem {
+                sid,
+                t,
+                bits,
+                hist,
+                index: i,
+            } = item;
             if !self.registry_contains(sid) {
                 report.rejected.push((
                     i,
