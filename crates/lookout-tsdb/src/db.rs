@@ -13,12 +13,12 @@ use lookout_model::{FloatHistogram, Labels};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::codec::Effort;
-use crate::head::{histogram_bits, Frozen, RowBuffer, SeriesState, Verdict};
+use crate::head::{histogram_bits, Frozen, RowBuffer, SeriesState};
 use crate::layout::{self, Checkpoint, DAY_MS};
 use crate::options::{FsyncPolicy, Options};
 use crate::part::{Part, PartWriter};
 use crate::registry::{Registry, SeriesId};
-use crate::wal::{self, FramedFile, WalFloat};
+use crate::wal::{self, FramedFile};
 
 /// Errors from opening or maintaining a store.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +110,7 @@ impl PartSet {
 const SERIES_LOG_BUFFER: usize = 1 << 20;
 
 /// Frozen buffers allowed to wait for the flusher before committers help.
-const MAX_FROZEN: usize = 2;
+pub(crate) const MAX_FROZEN: usize = 2;
 
 struct SeriesLog {
     file: FramedFile,
@@ -137,8 +137,8 @@ pub(crate) struct Head {
     pub(crate) wal_segment: u64,
     pub(crate) next_seq: u64,
     pub(crate) parts: Arc<PartSet>,
-    scratch: Vec<u8>,
-    frame: Vec<u8>,
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) frame: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -175,14 +175,14 @@ pub(crate) struct Inner {
     pub(crate) registry: RwLock<Registry>,
     series_log: Mutex<SeriesLog>,
     /// Whether `series_log.pending` holds records (checked without the lock).
-    series_pending: AtomicBool,
+    pub(crate) series_pending: AtomicBool,
     /// Size of `series.snap`.
     snap_bytes: AtomicU64,
     pub(crate) head: Mutex<Head>,
     flush_lock: Mutex<()>,
     pub(crate) compact_lock: Mutex<()>,
     pub(crate) signal: Signal,
-    wal_dirty: AtomicBool,
+    pub(crate) wal_dirty: AtomicBool,
     /// Number of registered series, readable without the registry lock
     /// (commit holds the head lock and must not wait for the registry).
     series_count: std::sync::atomic::AtomicU32,
@@ -340,6 +340,7 @@ impl Db {
                     state.ensure(s.sid);
                     if s.t > state.last_t[s.sid as usize] {
                         state.advance(s.sid, s.t, s.bits, false);
+                        state.last_hist.remove(&s.sid);
                     }
                     active.push_float(s.sid, s.t, s.bits);
                 }
@@ -350,6 +351,7 @@ impl Db {
                     state.ensure(sid);
                     if t > state.last_t[sid as usize] {
                         state.advance(sid, t, histogram_bits(&h), true);
+                        state.last_hist.insert(sid, h.clone());
                     }
                     active.push_hist(sid, t, h);
                 }
@@ -640,7 +642,7 @@ impl Inner {
         self.opts.fsync != FsyncPolicy::Never
     }
 
-    fn write_series_pending(&self) -> std::io::Result<()> {
+    pub(crate) fn write_series_pending(&self) -> std::io::Result<()> {
         let mut l = self.series_log.lock();
         l.write_pending()?;
         // Cleared under the lock: a series buffered after this sets it again.
@@ -663,165 +665,12 @@ impl Inner {
         walf.sync_data()
     }
 
-    /// Checks and commits one batch (see [`Db::append_batch`]). Items are
-    /// checked in slice order, which must be each series' queue order: a
-    /// series mixing floats and histograms is only in order as a whole.
-    pub(crate) fn commit(&self, items: &[BatchItem<'_>]) -> Result<CommitReport, StorageError> {
-        let window = self.opts.out_of_order_time_window;
-        let mut report = CommitReport::default();
-        let mut accepted: Vec<WalFloat> = Vec::with_capacity(items.len());
-        let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
-        let mut h = self.head.lock();
-        if self.series_pending.load(Ordering::Acquire) {
-            // Series records must reach the file before WAL records naming
-            // them; written under the head lock so no commit overtakes.
-            self.write_series_pending().map_err(StorageError::Io)?;
-        }
-        let old_max = h.state.max_t;
-        let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
-        for item in items {
-            let &BatchItem {
-                sid,
-                t,
-                bits,
-                hist,
-                index: i,
-            } = item;
-            if !self.registry_contains(sid) {
-                report.rejected.push((
-                    i,
-                    AppendError::InvalidLabels(format!("unknown series ref {sid}")),
-                ));
-                continue;
-            }
-            h.state.ensure(sid);
-            let is_hist = hist.is_some();
-            let verdict = match h.state.check(sid, t, bits, is_hist, window) {
-                Ok(Verdict::NeedsLookup) => {
-                    let stored = crate::query::stored_bits_at(self, &h, sid, t);
-                    let idx = sid as usize;
-                    h.state.flags[idx] &= !crate::head::FLAG_BITS_UNKNOWN;
-                    match stored {
-                        Some((b, was_hist)) => {
-                            h.state.last_bits[idx] = b;
-                            if was_hist {
-                                h.state.flags[idx] |= crate::head::FLAG_LAST_HIST;
-                            }
-                            h.state.check(sid, t, bits, is_hist, window)
-                        }
-                        // Nothing stored at t: the restored timestamp was a floor.
-                        None => Ok(Verdict::Append),
-                    }
-                }
-                v => v,
-            };
-            match verdict {
-                Ok(Verdict::Append) => {
-                    let idx = sid as usize;
-                    undo.push((
-                        sid,
-                        h.state.last_t[idx],
-                        h.state.last_bits[idx],
-                        h.state.flags[idx],
-                    ));
-                    h.state.advance(sid, t, bits, is_hist);
-                }
-                Ok(Verdict::OutOfOrder) => report.out_of_order += 1,
-                Ok(Verdict::Duplicate) => {
-                    report.duplicates += 1;
-                    continue;
-                }
-                Ok(Verdict::NeedsLookup) => {
-                    report.rejected.push((i, AppendError::Duplicate));
-                    continue;
-                }
-                Err(e) => {
-                    report.rejected.push((i, e));
-                    continue;
-                }
-            }
-            match hist {
-                None => accepted.push(WalFloat { sid, t, bits }),
-                Some(hh) => accepted_h.push((sid, t, hh)),
-            }
-        }
-        report.appended = accepted.len() + accepted_h.len();
-        self.counters
-            .rejected
-            .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
-        if report.appended == 0 {
-            return Ok(report);
-        }
-        let head = &mut *h;
-        head.scratch.clear();
-        wal::encode_batch(&mut head.scratch, &accepted, &accepted_h);
-        head.frame.clear();
-        wal::put_frame(&mut head.frame, &head.scratch);
-        let write = head.wal.write_frames(&head.frame).and_then(|()| {
-            if self.opts.fsync == FsyncPolicy::Always {
-                head.wal.sync()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = write {
-            for (sid, t, b, f) in undo.into_iter().rev() {
-                let i = sid as usize;
-                head.state.last_t[i] = t;
-                head.state.last_bits[i] = b;
-                head.state.flags[i] = f;
-            }
-            head.state.max_t = old_max;
-            return Err(StorageError::Io(e));
-        }
-        if self.opts.fsync != FsyncPolicy::Never {
-            self.wal_dirty.store(true, Ordering::Relaxed);
-        }
-        let before = head.active.len();
-        let max = self.opts.head_max_rows;
-        if before == 0 {
-            head.active_since = Instant::now();
-        }
-        head.active.reserve_capped(report.appended, max);
-        for f in &accepted {
-            head.active.push_float(f.sid, f.t, f.bits);
-        }
-        for (sid, t, hh) in accepted_h {
-            head.active.push_hist(sid, t, hh.clone());
-        }
-        let after = head.active.len();
-        let mut backlog = head.frozen.len();
-        if after >= max {
-            // Freeze here so the active buffer never outgrows its cap.
-            match self.freeze_locked(head) {
-                Ok(()) => backlog += 1,
-                Err(e) => tracing::error!(error = %e, "freezing the head failed"),
-            }
-        }
-        drop(h);
-        self.counters
-            .appended
-            .fetch_add(report.appended as u64, Ordering::Relaxed);
-        self.counters
-            .out_of_order
-            .fetch_add(report.out_of_order as u64, Ordering::Relaxed);
-        if before < max && after >= max {
-            self.signal.wake();
-        }
-        if backlog > MAX_FROZEN || (after >= max && !self.opts.background) {
-            // The flusher is behind (or absent): flush on the caller's time,
-            // which throttles ingestion instead of growing memory.
-            self.flush().map_err(StorageError::from)?;
-        }
-        Ok(report)
-    }
-
-    fn registry_contains(&self, sid: SeriesId) -> bool {
+    pub(crate) fn registry_contains(&self, sid: SeriesId) -> bool {
         // Ids are dense and never removed.
         sid < self.series_count.load(Ordering::Acquire)
     }
 
-    fn flush_due(&self) -> bool {
+    pub(crate) fn flush_due(&self) -> bool {
         let h = self.head.lock();
         !h.frozen.is_empty()
             || h.active.len() >= self.opts.head_max_rows
@@ -830,7 +679,7 @@ impl Inner {
 
     /// Moves the active buffer to the frozen list (still readable) and starts
     /// a new WAL segment, so the frozen rows are exactly the older segments.
-    fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
+    pub(crate) fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
         if h.active.is_empty() {
             return Ok(());
         }

@@ -31,6 +31,7 @@
 
 pub mod appender;
 pub mod codec;
+mod commit;
 pub mod compact;
 #[doc(hidden)]
 pub mod crash_model;

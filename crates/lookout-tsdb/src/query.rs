@@ -17,7 +17,7 @@ use lookout_model::storage::{Querier, SelectHints, SeriesData, SeriesSet};
 use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Matcher};
 
 use crate::db::{Db, Head, Inner, PartSet};
-use crate::head::{histogram_bits, Frozen, Row};
+use crate::head::{Frozen, Row};
 use crate::layout::day_of;
 use crate::part::{BlockValues, Part};
 use crate::registry::SeriesId;
@@ -283,14 +283,17 @@ fn gather_part(
     Ok(())
 }
 
-/// The stored value (bits, is-histogram) of series `sid` at exactly `t` in
-/// parts, used when the head only knows a restored timestamp.
-pub(crate) fn stored_bits_at(
-    _inner: &Inner,
-    head: &Head,
-    sid: SeriesId,
-    t: i64,
-) -> Option<(u64, bool)> {
+/// A stored sample's value.
+pub(crate) enum StoredValue {
+    /// Float value bits.
+    Float(u64),
+    /// A histogram as stored.
+    Histogram(FloatHistogram),
+}
+
+/// The value of series `sid` at exactly `t` in parts (earliest write wins),
+/// used when the head only knows a restored timestamp.
+pub(crate) fn stored_sample_at(head: &Head, sid: SeriesId, t: i64) -> Option<StoredValue> {
     let set = SidSet::new(vec![sid]);
     let mut acc = HashMap::new();
     let parts = head.parts.days.get(&day_of(t))?;
@@ -302,9 +305,9 @@ pub(crate) fn stored_bits_at(
     let a = acc.remove(&sid)?;
     let (f, h) = a.finish();
     if let Some(s) = f.first() {
-        return Some((s.v.to_bits(), false));
+        return Some(StoredValue::Float(s.v.to_bits()));
     }
-    h.first().map(|s| (histogram_bits(&s.h), true))
+    h.into_iter().next().map(|s| StoredValue::Histogram(s.h))
 }
 
 impl Querier for Db {

@@ -1,7 +1,7 @@
 //! Series that switch between float and native-histogram samples.
 
 use lookout_model::storage::{Appendable, Querier, SelectHints, SeriesData};
-use lookout_model::{FloatHistogram, Labels, Matcher, Span};
+use lookout_model::{CounterResetHint, FloatHistogram, Labels, Matcher, Span};
 use lookout_tsdb::{Db, Options};
 
 fn all() -> SelectHints {
@@ -160,4 +160,114 @@ fn batch_api_checks_mixed_kinds_in_time_order() {
     assert_eq!(s.floats.len(), 1);
     assert_eq!(s.histograms.len(), 1);
     assert_eq!(s.histograms[0].t, 500);
+}
+
+fn hints(db: &Db, name: &str) -> Vec<(i64, CounterResetHint)> {
+    select_one(db, name)
+        .histograms
+        .iter()
+        .map(|s| (s.t, s.h.counter_reset_hint))
+        .collect()
+}
+
+#[test]
+fn histograms_read_back_with_prometheus_storage_hints() {
+    use CounterResetHint::*;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || Options {
+        out_of_order_time_window: 600_000,
+        ..Options::for_tests()
+    };
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let l = Labels::from_pairs([("__name__", "h")]);
+    let mut reset = hist(1.0);
+    reset.counter_reset_hint = CounterReset;
+    let mut gauge = hist(0.5);
+    gauge.counter_reset_hint = Gauge;
+    let mut not_reset = hist(7.0);
+    not_reset.counter_reset_hint = NotCounterReset;
+    let mut app = db.appender();
+    app.append_histogram(&l, 0, &hist(2.0)).unwrap(); // first: keeps Unknown
+    app.append_histogram(&l, 60_000, &hist(3.0)).unwrap(); // grows
+    app.append_histogram(&l, 120_000, &hist(1.0)).unwrap(); // count went down
+    app.append_histogram(&l, 180_000, &hist(4.0)).unwrap(); // grows
+    app.append_histogram(&l, 240_000, &reset).unwrap(); // hinted reset
+    app.append_histogram(&l, 300_000, &gauge).unwrap(); // gauge stays gauge
+    app.append_histogram(&l, 360_000, &hist(5.0)).unwrap(); // after a gauge
+    app.append(&l, 420_000, 1.0).unwrap();
+    app.append_histogram(&l, 480_000, &not_reset).unwrap(); // after a float
+    app.commit().unwrap();
+    // A re-sent histogram is a duplicate whatever its hint.
+    let mut resend = not_reset.clone();
+    resend.counter_reset_hint = Unknown;
+    let mut app = db.appender();
+    app.append_histogram(&l, 480_000, &resend).unwrap();
+    app.commit().unwrap();
+    let want = vec![
+        (0, Unknown),
+        (60_000, NotCounterReset),
+        (120_000, Unknown),
+        (180_000, NotCounterReset),
+        (240_000, Unknown),
+        (300_000, Gauge),
+        (360_000, Unknown),
+        (480_000, NotCounterReset),
+    ];
+    assert_eq!(hints(&db, "h"), want, "head");
+    db.flush().unwrap();
+    db.compact_full(&|_| {}).unwrap();
+    assert_eq!(hints(&db, "h"), want, "compacted");
+    db.close().unwrap();
+
+    // After a restart the previous histogram comes from the parts.
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut app = db.appender();
+    app.append_histogram(&l, 540_000, &hist(8.0)).unwrap();
+    app.commit().unwrap();
+    // Out of order: neighbours unknown.
+    let mut app = db.appender();
+    app.append_histogram(&l, 510_000, &hist(7.5)).unwrap();
+    app.commit().unwrap();
+    let got = hints(&db, "h");
+    assert_eq!(
+        &got[got.len() - 3..],
+        &[
+            (480_000, NotCounterReset),
+            (510_000, Unknown),
+            (540_000, NotCounterReset)
+        ]
+    );
+    db.close().unwrap();
+
+    // And after a restart from the WAL alone (nothing flushed).
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut app = db.appender();
+    app.append_histogram(&l, 0, &hist(2.0)).unwrap();
+    app.commit().unwrap();
+    let wal_copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), wal_copy.path());
+    drop(db);
+    let db = Db::open(wal_copy.path(), opts()).unwrap();
+    let mut app = db.appender();
+    app.append_histogram(&l, 60_000, &hist(3.0)).unwrap();
+    app.append_histogram(&l, 120_000, &hist(1.0)).unwrap();
+    app.commit().unwrap();
+    assert_eq!(
+        hints(&db, "h"),
+        vec![(0, Unknown), (60_000, NotCounterReset), (120_000, Unknown)]
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_dir(&e.path(), &dst);
+        } else if e.file_name() != "LOCK" {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
 }
