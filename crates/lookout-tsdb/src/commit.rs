@@ -8,6 +8,8 @@
 //! sample is a histogram (and looks up in parts once after a restart).
 
 use std::sync::atomic::Ordering;
+
+use hashbrown::HashSet;
 use std::time::Instant;
 
 use lookout_model::histogram::stored_counter_reset_hint;
@@ -49,6 +51,7 @@ impl Inner {
         }
         let old_max = h.state.max_t;
         let mut undo: Vec<Undo> = Vec::new();
+        let mut out_of_order: Vec<BatchItem<'_>> = Vec::new();
         for item in items {
             let &BatchItem {
                 sid,
@@ -113,25 +116,22 @@ impl Inner {
                     }
                     undo.push(u);
                 }
-                Ok(Verdict::OutOfOrder) => {
-                    report.out_of_order += 1;
-                    match hist {
-                        None => accepted.push(WalFloat { sid, t, bits }),
-                        Some(hh) => {
-                            // Inserted between stored samples: its neighbours
-                            // are not at hand, so readers must detect resets.
-                            let mut stored = hh.clone();
-                            if stored.counter_reset_hint != CounterResetHint::Gauge {
-                                stored.counter_reset_hint = CounterResetHint::Unknown;
-                            }
-                            accepted_h.push((sid, t, stored));
-                        }
-                    }
-                }
+                // Decided below, once for the whole batch: it may repeat a
+                // stored sample.
+                Ok(Verdict::OutOfOrder) => out_of_order.push(*item),
                 Ok(Verdict::Duplicate) => report.duplicates += 1,
                 Ok(Verdict::NeedsLookup) => report.rejected.push((i, AppendError::Duplicate)),
                 Err(e) => report.rejected.push((i, e)),
             }
+        }
+        if !out_of_order.is_empty() {
+            self.place_out_of_order(
+                &h,
+                &out_of_order,
+                &mut accepted,
+                &mut accepted_h,
+                &mut report,
+            )?;
         }
         report.appended = accepted.len() + accepted_h.len();
         self.counters
@@ -215,6 +215,96 @@ impl Inner {
             self.flush().map_err(StorageError::from)?;
         }
         Ok(report)
+    }
+}
+
+impl Inner {
+    /// Accepts out-of-order samples unless a sample is already stored (or
+    /// accepted earlier in this batch) at their timestamp: the same value is
+    /// a silent no-op, another value is refused as a duplicate (Prometheus'
+    /// rules for its out-of-order head). Scans the head buffers once and
+    /// reads the parts' granules of the affected series.
+    fn place_out_of_order(
+        &self,
+        h: &Head,
+        items: &[BatchItem<'_>],
+        accepted: &mut Vec<WalFloat>,
+        accepted_h: &mut Vec<(SeriesId, i64, FloatHistogram)>,
+        report: &mut CommitReport,
+    ) -> Result<(), StorageError> {
+        let wanted: HashSet<(SeriesId, i64)> = items.iter().map(|i| (i.sid, i.t)).collect();
+        // (series, t) → (value bits or histogram hash, is histogram); the
+        // earliest write wins: parts, then frozen buffers, then the active
+        // one, then this batch.
+        let mut sids: Vec<SeriesId> = items.iter().map(|i| i.sid).collect();
+        sids.sort_unstable();
+        sids.dedup();
+        let mint = items.iter().map(|i| i.t).min().unwrap_or(0);
+        let maxt = items.iter().map(|i| i.t).max().unwrap_or(0);
+        let mut present =
+            crate::query::stored_in_parts(h, &crate::query::SidSet::new(sids), mint, maxt)?;
+        present.retain(|k, _| wanted.contains(k));
+        let buffers = h.frozen.iter().map(|f| &f.buf).chain([&h.active]);
+        for buf in buffers {
+            if buf.max_t < mint || buf.min_t > maxt {
+                continue;
+            }
+            for r in &buf.rows {
+                if !wanted.contains(&(r.sid, r.t)) {
+                    continue;
+                }
+                present.entry((r.sid, r.t)).or_insert_with(|| {
+                    if r.kind == 0 {
+                        (r.bits, false)
+                    } else {
+                        let hb = buf.hists.get(r.bits as usize).map_or(0, histogram_bits);
+                        (hb, true)
+                    }
+                });
+            }
+        }
+        for f in accepted.iter() {
+            if wanted.contains(&(f.sid, f.t)) {
+                present.entry((f.sid, f.t)).or_insert((f.bits, false));
+            }
+        }
+        for (sid, t, hh) in accepted_h.iter() {
+            if wanted.contains(&(*sid, *t)) {
+                present
+                    .entry((*sid, *t))
+                    .or_insert_with(|| (histogram_bits(hh), true));
+            }
+        }
+        for item in items {
+            let is_hist = item.hist.is_some();
+            match present.get(&(item.sid, item.t)) {
+                Some(&(bits, was_hist)) if bits == item.bits && was_hist == is_hist => {
+                    report.duplicates += 1;
+                }
+                Some(_) => report.rejected.push((item.index, AppendError::Duplicate)),
+                None => {
+                    present.insert((item.sid, item.t), (item.bits, is_hist));
+                    report.out_of_order += 1;
+                    match item.hist {
+                        None => accepted.push(WalFloat {
+                            sid: item.sid,
+                            t: item.t,
+                            bits: item.bits,
+                        }),
+                        Some(hh) => {
+                            // Inserted between stored samples: its neighbours
+                            // are not at hand, so readers must detect resets.
+                            let mut stored = hh.clone();
+                            if stored.counter_reset_hint != CounterResetHint::Gauge {
+                                stored.counter_reset_hint = CounterResetHint::Unknown;
+                            }
+                            accepted_h.push((item.sid, item.t, stored));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

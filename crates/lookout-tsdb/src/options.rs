@@ -34,7 +34,10 @@ pub struct Options {
     /// Accept samples older than a series' newest sample when they are no
     /// older than the newest sample of any series minus this many
     /// milliseconds (Prometheus' `out_of_order_time_window`). 0 disables
-    /// out-of-order ingestion.
+    /// out-of-order ingestion. An out-of-order sample at the timestamp of a
+    /// stored one is a no-op when the value is the same and refused as a
+    /// duplicate otherwise (at commit: through `Appender` it is dropped,
+    /// through `Db::append_batch` it is listed in the report).
     pub out_of_order_time_window: i64,
     /// WAL sync policy. Default: group `fdatasync` every 200 ms.
     pub fsync: FsyncPolicy,

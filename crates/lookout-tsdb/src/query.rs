@@ -283,6 +283,35 @@ fn gather_part(
     Ok(())
 }
 
+/// Values stored in parts for the series of `sids` in `[mint, maxt]`, per
+/// (series, timestamp): (value bits or histogram hash, is histogram). The
+/// earliest write wins, as on reads.
+pub(crate) fn stored_in_parts(
+    head: &Head,
+    sids: &SidSet,
+    mint: i64,
+    maxt: i64,
+) -> Result<HashMap<(SeriesId, i64), (u64, bool)>, StorageError> {
+    let mut acc = HashMap::new();
+    for (_, parts) in head.parts.days.range(day_of(mint)..=day_of(maxt)) {
+        for p in parts {
+            gather_part(p, sids, mint, maxt, Need::Samples, &mut acc)?;
+        }
+    }
+    let mut out = HashMap::new();
+    for (sid, a) in acc {
+        let (f, h) = a.finish();
+        for s in f {
+            out.insert((sid, s.t), (s.v.to_bits(), false));
+        }
+        for s in h {
+            out.entry((sid, s.t))
+                .or_insert_with(|| (crate::head::histogram_bits(&s.h), true));
+        }
+    }
+    Ok(out)
+}
+
 /// A stored sample's value.
 pub(crate) enum StoredValue {
     /// Float value bits.
