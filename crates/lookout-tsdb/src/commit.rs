@@ -17,7 +17,7 @@ use lookout_model::storage::{AppendError, StorageError};
 use lookout_model::{CounterResetHint, FloatHistogram};
 
 use crate::db::{BatchItem, CommitReport, Head, Inner, MAX_FROZEN};
-use crate::head::{histogram_bits, Verdict, FLAG_BITS_UNKNOWN, FLAG_LAST_HIST};
+use crate::head::{histogram_bits, Verdict, FLAG_BITS_UNKNOWN, FLAG_DEAD, FLAG_LAST_HIST};
 use crate::options::FsyncPolicy;
 use crate::query::StoredValue;
 use crate::registry::SeriesId;
@@ -69,6 +69,15 @@ impl Inner {
             }
             h.state.ensure(sid);
             let idx = sid as usize;
+            if h.state.flags[idx] & FLAG_DEAD != 0 {
+                // Dropped from memory: a new write of the label set gets a
+                // new id through `series_ref` / the appender.
+                report.rejected.push((
+                    i,
+                    AppendError::InvalidLabels(format!("series ref {sid} was dropped")),
+                ));
+                continue;
+            }
             let is_hist = hist.is_some();
             // After a restart only the newest timestamp is known; the value
             // is needed for a same-timestamp check and, for histograms, for

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -109,6 +109,10 @@ impl PartSet {
 /// new series) and written before any WAL record that names them.
 const SERIES_LOG_BUFFER: usize = 1 << 20;
 
+/// Heap budget for loaded part label indexes (queries over days whose
+/// series were dropped from memory).
+const DAY_INDEX_CACHE_BYTES: usize = 64 << 20;
+
 /// Frozen buffers allowed to wait for the flusher before committers help.
 pub(crate) const MAX_FROZEN: usize = 2;
 
@@ -185,7 +189,16 @@ pub(crate) struct Inner {
     pub(crate) wal_dirty: AtomicBool,
     /// Number of registered series, readable without the registry lock
     /// (commit holds the head lock and must not wait for the registry).
-    series_count: std::sync::atomic::AtomicU32,
+    pub(crate) series_count: std::sync::atomic::AtomicU32,
+    /// Days up to this one may hold series whose labels are only in part
+    /// indexes (`i64::MIN`: none).
+    pub(crate) cold_through: AtomicI64,
+    /// Registered-series count at the previous pruning round.
+    pub(crate) prune_watermark: std::sync::atomic::AtomicU32,
+    /// Loaded part label indexes.
+    pub(crate) day_indexes: crate::day_index::DayIndexCache,
+    /// When idle series were last looked for.
+    pub(crate) last_prune: Mutex<Option<Instant>>,
     pub(crate) counters: Counters,
     _lock_file: File,
 }
@@ -302,7 +315,16 @@ impl Db {
             // Series not seen in the two newest days: floor at their start.
             let floor = older * DAY_MS - 1;
             for sid in 0..registry.len() as SeriesId {
-                state.restore(sid, floor);
+                if registry.is_live(sid) {
+                    state.restore(sid, floor);
+                }
+            }
+        }
+
+        for sid in 0..registry.len() as SeriesId {
+            if !registry.is_live(sid) {
+                state.ensure(sid);
+                state.flags[sid as usize] = crate::head::FLAG_DEAD;
             }
         }
 
@@ -394,6 +416,8 @@ impl Db {
             frame: Vec::new(),
         };
         let series_count = std::sync::atomic::AtomicU32::new(registry.len() as u32);
+        let has_dead = registry.live_len() < registry.len();
+        let registered = registry.len() as u32;
         let inner = Arc::new(Inner {
             dir,
             series_count,
@@ -413,9 +437,22 @@ impl Db {
                 cv: Condvar::new(),
             },
             wal_dirty: AtomicBool::new(false),
+            cold_through: AtomicI64::new(i64::MIN),
+            prune_watermark: std::sync::atomic::AtomicU32::new(registered),
+            day_indexes: crate::day_index::DayIndexCache::new(DAY_INDEX_CACHE_BYTES),
+            last_prune: Mutex::new(None),
             counters: Counters::default(),
             _lock_file: lock_file,
         });
+        if has_dead {
+            if let Some(through) = inner.indexed_through() {
+                inner.cold_through.store(through, Ordering::Release);
+            } else {
+                // Dead ids whose days are not all indexed: consult every
+                // index there is.
+                inner.cold_through.store(i64::MAX, Ordering::Release);
+            }
+        }
         let db = Db {
             inner,
             workers: Mutex::new(Vec::new()),
@@ -623,18 +660,22 @@ impl Inner {
         if !due {
             return Ok(false);
         }
+        self.write_series_snapshot()
+            .map_err(io_err("writing series.snap"))?;
+        Ok(true)
+    }
+
+    /// Rewrites `series.snap` from the registry and empties `series.log`.
+    pub(crate) fn write_series_snapshot(&self) -> std::io::Result<()> {
         // Holding the registry write lock keeps new series out meanwhile.
         let reg = self.registry.write();
-        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())
-            .map_err(io_err("writing series.snap"))?;
+        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())?;
         let mut l = self.series_log.lock();
         l.pending.clear();
-        l.file
-            .truncate_all(self.durable())
-            .map_err(io_err("emptying series.log"))?;
+        l.file.truncate_all(self.durable())?;
         self.series_pending.store(false, Ordering::Release);
         self.snap_bytes.store(len, Ordering::Relaxed);
-        Ok(true)
+        Ok(())
     }
 
     /// Whether anything is fsynced: every policy but `Never`.

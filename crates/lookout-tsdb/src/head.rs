@@ -125,6 +125,10 @@ pub const FLAG_LAST_HIST: u8 = 1;
 /// stored sample.
 pub const FLAG_BITS_UNKNOWN: u8 = 2;
 
+/// Per-series flag: the series was dropped from memory (see
+/// [`crate::prune`]); its id takes no more samples.
+pub const FLAG_DEAD: u8 = 4;
+
 /// What [`SeriesState::check`] decided for a sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {

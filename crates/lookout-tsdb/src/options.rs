@@ -56,6 +56,11 @@ pub struct Options {
     pub final_compression_level: u8,
     /// Merge a day's young parts once it has at least this many. Default 8.
     pub merge_min_parts: usize,
+    /// Drop a series' labels and postings from memory once it has written
+    /// nothing for this long (in sample time, behind the newest sample of
+    /// the store) and all its data sits in final parts with label indexes;
+    /// queries still find it through those indexes. Default 1 h.
+    pub drop_idle_series_after: Duration,
     /// Run background flushing, syncing, merging and retention threads.
     /// Without them data is flushed on [`crate::Db::close`] and by explicit
     /// calls only. Default true.
@@ -75,6 +80,7 @@ impl Default for Options {
             final_merge_delay: Duration::from_secs(3600),
             final_compression_level: 4,
             merge_min_parts: 8,
+            drop_idle_series_after: Duration::from_secs(3600),
             background: true,
         }
     }

@@ -14,13 +14,13 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use lookout_model::storage::StorageError;
 use lookout_model::storage::{Querier, SelectHints, SeriesData, SeriesSet};
-use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Matcher};
+use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Labels, Matcher};
 
 use crate::db::{Db, Head, Inner, PartSet};
 use crate::head::{Frozen, Row};
 use crate::layout::day_of;
 use crate::part::{BlockValues, Part};
-use crate::registry::SeriesId;
+use crate::registry::{Registry, SeriesId};
 
 /// A set of series ids: sorted list plus a bitmap for large sets.
 pub(crate) struct SidSet {
@@ -164,16 +164,66 @@ impl Inner {
         Ok(acc)
     }
 
-    fn select_ids(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        self.registry.read().select(matchers)
-    }
-
-    fn all_or_selected(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        if matchers.is_empty() {
-            (0..self.registry.read().len() as SeriesId).collect()
-        } else {
-            self.select_ids(matchers)
+    /// Series matching `matchers` (every series when `matchers` is empty
+    /// and `all_if_empty`): live ids from the in-memory postings, plus ids
+    /// dropped from memory found in the label indexes of the parts of days
+    /// in `[mint, maxt]`, with the labels of the latter.
+    fn resolve_ids(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        all_if_empty: bool,
+    ) -> Result<(Vec<SeriesId>, HashMap<SeriesId, Labels>), StorageError> {
+        let everything = matchers.is_empty() && all_if_empty;
+        let mut ids = {
+            let reg = self.registry.read();
+            if everything {
+                reg.live_ids()
+            } else {
+                reg.select(matchers)
+            }
+        };
+        let mut cold: HashMap<SeriesId, Labels> = HashMap::new();
+        let through = self.cold_through.load(std::sync::atomic::Ordering::Acquire);
+        if (matchers.is_empty() && !all_if_empty) || through == i64::MIN || mint > maxt {
+            return Ok((ids, cold));
         }
+        let last_day = day_of(maxt).min(through);
+        let first_day = day_of(mint);
+        if first_day > last_day {
+            return Ok((ids, cold));
+        }
+        let parts = Arc::clone(&self.head.lock().parts);
+        for (_, list) in parts.days.range(first_day..=last_day) {
+            for p in list {
+                if p.meta.max_t < mint || p.meta.min_t > maxt {
+                    continue;
+                }
+                let Some(idx) = self.day_indexes.get(p.path()).map_err(StorageError::Io)? else {
+                    continue;
+                };
+                let found = idx.select(matchers);
+                if found.is_empty() {
+                    continue;
+                }
+                let reg = self.registry.read();
+                for sid in found {
+                    if reg.is_live(sid) || cold.contains_key(&sid) {
+                        continue;
+                    }
+                    if let Some(l) = idx.labels(sid) {
+                        cold.insert(sid, l);
+                    }
+                }
+            }
+        }
+        if !cold.is_empty() {
+            ids.extend(cold.keys().copied());
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        Ok((ids, cold))
     }
 
     /// Series among `ids` with data in range (block granularity).
@@ -283,6 +333,9 @@ fn gather_part(
     Ok(())
 }
 
+/// (series, timestamp) → (value bits or histogram hash, is histogram).
+pub(crate) type StoredAt = HashMap<(SeriesId, i64), (u64, bool)>;
+
 /// Values stored in parts for the series of `sids` in `[mint, maxt]`, per
 /// (series, timestamp): (value bits or histogram hash, is histogram). The
 /// earliest write wins, as on reads.
@@ -291,7 +344,7 @@ pub(crate) fn stored_in_parts(
     sids: &SidSet,
     mint: i64,
     maxt: i64,
-) -> Result<HashMap<(SeriesId, i64), (u64, bool)>, StorageError> {
+) -> Result<StoredAt, StorageError> {
     let mut acc = HashMap::new();
     for (_, parts) in head.parts.days.range(day_of(mint)..=day_of(maxt)) {
         for p in parts {
@@ -339,10 +392,41 @@ pub(crate) fn stored_sample_at(head: &Head, sid: SeriesId, t: i64) -> Option<Sto
     h.into_iter().next().map(|s| StoredValue::Histogram(s.h))
 }
 
+/// Labels of `sid`: in-memory, or from the part indexes for dropped series.
+fn labels_of(reg: &Registry, cold: &HashMap<SeriesId, Labels>, sid: SeriesId) -> Labels {
+    match cold.get(&sid) {
+        Some(l) => l.clone(),
+        None => reg.labels(sid),
+    }
+}
+
+/// Merges series with equal label sets (a label set dropped from memory
+/// and written again has two ids); `out` is sorted by labels.
+fn merge_equal_labels(out: Vec<SeriesData>) -> Vec<SeriesData> {
+    let mut merged: Vec<SeriesData> = Vec::with_capacity(out.len());
+    for s in out {
+        match merged.last_mut() {
+            Some(last) if last.labels == s.labels => {
+                last.floats.extend(s.floats);
+                last.floats.sort_by_key(|x| x.t);
+                last.floats.dedup_by_key(|x| x.t);
+                last.histograms.extend(s.histograms);
+                last.histograms.sort_by_key(|x| x.t);
+                last.histograms.dedup_by_key(|x| x.t);
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
 impl Querier for Db {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<SeriesSet, StorageError> {
         let inner = &self.inner;
-        let ids = inner.select_ids(matchers);
+        if matchers.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let (ids, cold) = inner.resolve_ids(matchers, hints.mint, hints.maxt, false)?;
         if ids.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }
@@ -368,14 +452,20 @@ impl Querier for Db {
                 if need == Need::Samples && floats.is_empty() && histograms.is_empty() {
                     continue;
                 }
+                let labels = labels_of(&reg, &cold, sid);
+                if labels.is_empty() {
+                    // Dropped from memory after the ids were resolved.
+                    continue;
+                }
                 out.push(SeriesData {
-                    labels: reg.labels(sid),
+                    labels,
                     floats,
                     histograms,
                 });
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut out = merge_equal_labels(out);
         if hints.limit > 0 {
             out.truncate(hints.limit);
         }
@@ -389,10 +479,19 @@ impl Querier for Db {
         maxt: i64,
     ) -> Result<Vec<String>, StorageError> {
         let inner = &self.inner;
-        let ids = inner.present(inner.all_or_selected(matchers), mint, maxt)?;
+        let (ids, cold) = inner.resolve_ids(matchers, mint, maxt, true)?;
+        let ids = inner.present(ids, mint, maxt)?;
         let reg = inner.registry.read();
         let mut owned: BTreeSet<String> = BTreeSet::new();
         for sid in ids {
+            if let Some(l) = cold.get(&sid) {
+                for x in l.iter() {
+                    if !owned.contains(&x.name) {
+                        owned.insert(x.name.clone());
+                    }
+                }
+                continue;
+            }
             reg.for_each_label(sid, |n, _| {
                 if !owned.contains(n) {
                     owned.insert(n.to_string());
@@ -415,11 +514,15 @@ impl Querier for Db {
             Matcher::new(lookout_model::MatchOp::NotEqual, name, "")
                 .map_err(|e| StorageError::Unsupported(e.to_string()))?,
         );
-        let ids = inner.present(inner.select_ids(&ms), mint, maxt)?;
+        let (ids, cold) = inner.resolve_ids(&ms, mint, maxt, false)?;
+        let ids = inner.present(ids, mint, maxt)?;
         let reg = inner.registry.read();
         let mut values: BTreeSet<String> = BTreeSet::new();
         for sid in ids {
-            let v = reg.label_value(sid, name);
+            let v = match cold.get(&sid) {
+                Some(l) => l.get(name).unwrap_or(""),
+                None => reg.label_value(sid, name),
+            };
             if !v.is_empty() && !values.contains(v) {
                 values.insert(v.to_string());
             }
