@@ -25,8 +25,10 @@ pub enum Command {
     /// with its file and line, exit code 1 on errors.
     Check(check::CheckArgs),
     /// PromQL tools.
+    #[command(subcommand)]
     Promql(promql::PromqlCommand),
     /// Alertmanager-compatible alert routing: standalone server and tools.
+    #[command(subcommand)]
     Alertmanager(alertmanager::AlertmanagerCommand),
 }
 
