@@ -85,7 +85,7 @@ impl Inner {
             let mut floor_only = false;
             if h.state.flags[idx] & FLAG_BITS_UNKNOWN != 0 && (is_hist || t == h.state.last_t[idx])
             {
-                floor_only = !resolve_newest(&mut h, sid);
+                floor_only = !resolve_newest(&self.read_cache, &mut h, sid);
             }
             let verdict = if floor_only && t == h.state.last_t[idx] {
                 // Nothing stored at t: the restored timestamp was a floor.
@@ -250,8 +250,13 @@ impl Inner {
         sids.dedup();
         let mint = items.iter().map(|i| i.t).min().unwrap_or(0);
         let maxt = items.iter().map(|i| i.t).max().unwrap_or(0);
-        let mut present =
-            crate::query::stored_in_parts(h, &crate::query::SidSet::new(sids), mint, maxt)?;
+        let mut present = crate::query::stored_in_parts(
+            &self.read_cache,
+            h,
+            &crate::query::SidSet::new(sids),
+            mint,
+            maxt,
+        )?;
         present.retain(|k, _| wanted.contains(k));
         let buffers = h.frozen.iter().map(|f| &f.buf).chain([&h.active]);
         for buf in buffers {
@@ -319,11 +324,11 @@ impl Inner {
 
 /// Replaces a restored newest timestamp's unknown value with the stored
 /// sample; false when nothing is stored there (the timestamp was a floor).
-fn resolve_newest(h: &mut Head, sid: SeriesId) -> bool {
+fn resolve_newest(cache: &crate::cache::ReadCache, h: &mut Head, sid: SeriesId) -> bool {
     let idx = sid as usize;
     let t = h.state.last_t[idx];
     h.state.flags[idx] &= !(FLAG_BITS_UNKNOWN | FLAG_LAST_HIST);
-    match crate::query::stored_sample_at(h, sid, t) {
+    match crate::query::stored_sample_at(cache, h, sid, t) {
         Some(StoredValue::Float(b)) => {
             h.state.last_bits[idx] = b;
             true

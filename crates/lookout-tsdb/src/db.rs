@@ -199,6 +199,8 @@ pub(crate) struct Inner {
     pub(crate) day_indexes: crate::day_index::DayIndexCache,
     /// When idle series were last looked for.
     pub(crate) last_prune: Mutex<Option<Instant>>,
+    /// Read granules and decoded blocks.
+    pub(crate) read_cache: crate::cache::ReadCache,
     pub(crate) counters: Counters,
     _lock_file: File,
 }
@@ -417,6 +419,7 @@ impl Db {
         };
         let series_count = std::sync::atomic::AtomicU32::new(registry.len() as u32);
         let has_dead = registry.live_len() < registry.len();
+        let read_cache_bytes = opts.read_cache_bytes;
         let registered = registry.len() as u32;
         let inner = Arc::new(Inner {
             dir,
@@ -441,6 +444,7 @@ impl Db {
             prune_watermark: std::sync::atomic::AtomicU32::new(registered),
             day_indexes: crate::day_index::DayIndexCache::new(DAY_INDEX_CACHE_BYTES),
             last_prune: Mutex::new(None),
+            read_cache: crate::cache::ReadCache::new(read_cache_bytes),
             counters: Counters::default(),
             _lock_file: lock_file,
         });
@@ -512,6 +516,11 @@ impl Db {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// Hits, misses and size of the read cache.
+    pub fn read_cache_stats(&self) -> crate::cache::CacheStats {
+        self.inner.read_cache.stats()
     }
 
     /// The options the store was opened with.

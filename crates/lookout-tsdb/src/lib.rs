@@ -34,6 +34,7 @@
 //! per block); the block value-kind byte leaves room for a columnar codec.
 
 pub mod appender;
+pub mod cache;
 pub mod codec;
 mod commit;
 pub mod compact;

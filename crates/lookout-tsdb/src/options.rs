@@ -61,6 +61,9 @@ pub struct Options {
     /// the store) and all its data sits in final parts with label indexes;
     /// queries still find it through those indexes. Default 1 h.
     pub drop_idle_series_after: Duration,
+    /// Bytes of read granules and decoded blocks kept for repeated queries
+    /// (see [`crate::cache`]); 0 disables the cache. Default 64 MiB.
+    pub read_cache_bytes: usize,
     /// Run background flushing, syncing, merging and retention threads.
     /// Without them data is flushed on [`crate::Db::close`] and by explicit
     /// calls only. Default true.
@@ -81,6 +84,7 @@ impl Default for Options {
             final_compression_level: 4,
             merge_min_parts: 8,
             drop_idle_series_after: Duration::from_secs(3600),
+            read_cache_bytes: 64 << 20,
             background: true,
         }
     }

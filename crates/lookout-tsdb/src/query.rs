@@ -16,6 +16,7 @@ use lookout_model::storage::StorageError;
 use lookout_model::storage::{Querier, SelectHints, SeriesData, SeriesSet};
 use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Labels, Matcher};
 
+use crate::cache::ReadCache;
 use crate::db::{Db, Head, Inner, PartSet};
 use crate::head::{Frozen, Row};
 use crate::layout::day_of;
@@ -145,7 +146,7 @@ impl Inner {
         let snap = self.snapshot(sids, mint, maxt);
         for (_, parts) in snap.parts.days.range(day_of(mint)..=day_of(maxt)) {
             for p in parts {
-                gather_part(p, sids, mint, maxt, need, &mut acc)?;
+                gather_part(&self.read_cache, p, sids, mint, maxt, need, &mut acc)?;
             }
         }
         for fz in &snap.frozen {
@@ -269,6 +270,7 @@ fn corrupt(e: impl std::fmt::Display) -> StorageError {
 }
 
 fn gather_part(
+    cache: &ReadCache,
     p: &Part,
     sids: &SidSet,
     mint: i64,
@@ -294,10 +296,9 @@ fn gather_part(
     wanted.sort_unstable();
     wanted.dedup();
     let rank = p.meta.seq_lo;
-    let mut ts = Vec::new();
     for gi in wanted {
-        let g = p.read_granule(gi).map_err(corrupt)?;
-        for b in &g.blocks {
+        let g = cache.granule(p, gi).map_err(corrupt)?;
+        for (bi, b) in g.blocks.iter().enumerate() {
             if b.max_t < mint || b.min_t > maxt || !sids.contains(b.sid) {
                 continue;
             }
@@ -305,8 +306,8 @@ fn gather_part(
                 acc.entry(b.sid).or_default().present = true;
                 continue;
             }
-            ts.clear();
-            g.timestamps(b, &mut ts).map_err(corrupt)?;
+            let d = cache.block(p, gi, &g, bi).map_err(corrupt)?;
+            let ts = &d.ts;
             let lo = ts.partition_point(|&t| t < mint);
             let hi = ts.partition_point(|&t| t <= maxt);
             if lo >= hi {
@@ -317,14 +318,18 @@ fn gather_part(
             if need == Need::Exists {
                 continue;
             }
-            match g.values(b).map_err(corrupt)? {
+            match &d.values {
                 BlockValues::Floats(vs) => {
-                    a.floats
-                        .extend((lo..hi).map(|i| (ts[i], rank, vs[i].to_bits())));
+                    a.floats.extend(
+                        ts[lo..hi]
+                            .iter()
+                            .zip(&vs[lo..hi])
+                            .map(|(&t, v)| (t, rank, v.to_bits())),
+                    );
                 }
                 BlockValues::Histograms(hs) => {
-                    for (i, h) in hs.into_iter().enumerate().take(hi).skip(lo) {
-                        a.hists.push((ts[i], rank, h));
+                    for (t, h) in ts[lo..hi].iter().zip(&hs[lo..hi]) {
+                        a.hists.push((*t, rank, h.clone()));
                     }
                 }
             }
@@ -340,6 +345,7 @@ pub(crate) type StoredAt = HashMap<(SeriesId, i64), (u64, bool)>;
 /// (series, timestamp): (value bits or histogram hash, is histogram). The
 /// earliest write wins, as on reads.
 pub(crate) fn stored_in_parts(
+    cache: &ReadCache,
     head: &Head,
     sids: &SidSet,
     mint: i64,
@@ -348,7 +354,7 @@ pub(crate) fn stored_in_parts(
     let mut acc = HashMap::new();
     for (_, parts) in head.parts.days.range(day_of(mint)..=day_of(maxt)) {
         for p in parts {
-            gather_part(p, sids, mint, maxt, Need::Samples, &mut acc)?;
+            gather_part(cache, p, sids, mint, maxt, Need::Samples, &mut acc)?;
         }
     }
     let mut out = HashMap::new();
@@ -375,12 +381,17 @@ pub(crate) enum StoredValue {
 
 /// The value of series `sid` at exactly `t` in parts (earliest write wins),
 /// used when the head only knows a restored timestamp.
-pub(crate) fn stored_sample_at(head: &Head, sid: SeriesId, t: i64) -> Option<StoredValue> {
+pub(crate) fn stored_sample_at(
+    cache: &ReadCache,
+    head: &Head,
+    sid: SeriesId,
+    t: i64,
+) -> Option<StoredValue> {
     let set = SidSet::new(vec![sid]);
     let mut acc = HashMap::new();
     let parts = head.parts.days.get(&day_of(t))?;
     for p in parts {
-        if gather_part(p, &set, t, t, Need::Samples, &mut acc).is_err() {
+        if gather_part(cache, p, &set, t, t, Need::Samples, &mut acc).is_err() {
             return None;
         }
     }
