@@ -39,6 +39,8 @@ impl Inner {
     /// order: a series mixing floats and histograms is only in order as a
     /// whole.
     pub(crate) fn commit(&self, items: &[BatchItem<'_>]) -> Result<CommitReport, StorageError> {
+        let items = self.forward_dead_refs(items)?;
+        let items = &*items;
         let window = self.opts.out_of_order_time_window;
         let mut report = CommitReport::default();
         let mut accepted: Vec<WalFloat> = Vec::with_capacity(items.len());

@@ -201,6 +201,8 @@ pub(crate) struct Inner {
     pub(crate) last_prune: Mutex<Option<Instant>>,
     /// Read granules and decoded blocks.
     pub(crate) read_cache: crate::cache::ReadCache,
+    /// Dead series ids seen in batches → live id of the same label set.
+    pub(crate) forwarded: Mutex<hashbrown::HashMap<SeriesId, SeriesId>>,
     pub(crate) counters: Counters,
     _lock_file: File,
 }
@@ -445,6 +447,7 @@ impl Db {
             day_indexes: crate::day_index::DayIndexCache::new(DAY_INDEX_CACHE_BYTES),
             last_prune: Mutex::new(None),
             read_cache: crate::cache::ReadCache::new(read_cache_bytes),
+            forwarded: Mutex::new(hashbrown::HashMap::new()),
             counters: Counters::default(),
             _lock_file: lock_file,
         });

@@ -12,18 +12,87 @@
 //! a dropped label set that is written again gets a new id, and reads merge
 //! the two by label set.
 //!
+//! Callers may hold a [`crate::SeriesRef`] across that (the server's
+//! ingest caches them): a batch naming a dead id is forwarded to the live
+//! id of the same label set (labels found in the part indexes, the new id
+//! remembered), so refs stay valid for the life of the store.
+//!
 //! What a dead id still costs: 4 bytes in the registry's id table and the
 //! 17 bytes of head state (ids are dense and never reused).
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use lookout_model::storage::{AppendError, StorageError};
+use lookout_model::Labels;
+
+use crate::db::BatchItem;
 use crate::db::{io_err, DbError, Inner};
 use crate::head::FLAG_DEAD;
 use crate::layout::DAY_MS;
 use crate::registry::SeriesId;
 
 impl Inner {
+    /// Replaces dead series ids in `items` by the live id of the same label
+    /// set (registering it again if needed). Runs before the commit takes
+    /// the head lock (lock order: registry, then head).
+    pub(crate) fn forward_dead_refs<'a, 'h>(
+        &self,
+        items: &'a [BatchItem<'h>],
+    ) -> Result<Cow<'a, [BatchItem<'h>]>, StorageError> {
+        if self.cold_through.load(Ordering::Acquire) == i64::MIN {
+            return Ok(Cow::Borrowed(items));
+        }
+        let dead: Vec<usize> = {
+            let reg = self.registry.read();
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| (it.sid as usize) < reg.len() && !reg.is_live(it.sid))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if dead.is_empty() {
+            return Ok(Cow::Borrowed(items));
+        }
+        let mut out = items.to_vec();
+        for i in dead {
+            let old = out[i].sid;
+            let known = self.forwarded.lock().get(&old).copied();
+            let new = match known {
+                Some(n) => n,
+                None => {
+                    let Some(labels) = self.dead_series_labels(old)? else {
+                        // Unknown everywhere: the commit refuses it.
+                        continue;
+                    };
+                    let n = self.series_id(&labels).map_err(|e| match e {
+                        AppendError::Storage(s) => StorageError::Corrupt(s),
+                        other => StorageError::Corrupt(other.to_string()),
+                    })?;
+                    self.forwarded.lock().insert(old, n);
+                    n
+                }
+            };
+            out[i].sid = new;
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// The labels of a dropped series, from the newest part index holding it.
+    fn dead_series_labels(&self, sid: SeriesId) -> Result<Option<Labels>, StorageError> {
+        let parts = Arc::clone(&self.head.lock().parts);
+        for p in parts.days.values().rev().flatten() {
+            if let Some(idx) = self.day_indexes.get(p.path()).map_err(StorageError::Io)? {
+                if let Some(l) = idx.labels(sid) {
+                    return Ok(Some(l));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The last day up to which every day with data has an indexed final
     /// part (`None` when the oldest day has none).
     pub(crate) fn indexed_through(&self) -> Option<i64> {
