@@ -78,8 +78,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a / b}'; }
 START_MS=$(( ($(date +%s) / 7200) * 7200 * 1000 - HOURS * 3600 * 1000 ))
 GEN=(--metrics "$METRICS" --series-per-metric "$SERIES_PER_METRIC" --hours "$HOURS" --entropy "$ENTROPY" --start-ms "$START_MS" --seed 1)
 log "generating $((METRICS * SERIES_PER_METRIC)) series x ${HOURS}h ($ENTROPY)"
+# Each input file is ~1 GB: generated just before use and deleted after.
 "$LOADGEN" "${GEN[@]}" --format openmetrics --out "$T/ds.om" 2>"$T/gen.err"
-"$LOADGEN" "${GEN[@]}" --format prometheus --out "$T/ds.prom" 2>>"$T/gen.err"
 SAMPLES=$("$LOADGEN" "${GEN[@]}" --format stats | jq .samples)
 log "$SAMPLES samples"
 
@@ -93,6 +93,7 @@ LK_APPENDED=$(grep -o 'imported [0-9]*' "$T/LK_IMPORT.out" | awk '{print $2}')
 # ---------------------------------------------------------------- Prometheus
 log "promtool tsdb create-blocks-from openmetrics"
 run_measured PROM_IMPORT promtool tsdb create-blocks-from openmetrics "$T/ds.om" "$T/prom"
+rm -f "$T/ds.om"
 PROM_BYTES=$(du -sb "$T/prom" | cut -f1)
 PROM_SAMPLES=$(cat "$T"/prom/*/meta.json | jq -s 'map(.stats.numSamples) | add')
 [ "$PROM_SAMPLES" = "$SAMPLES" ] || { echo "promtool stored $PROM_SAMPLES of $SAMPLES samples" >&2; exit 1; }
@@ -101,6 +102,7 @@ PROM_SAMPLES=$(cat "$T"/prom/*/meta.json | jq -s 'map(.stats.numSamples) | add')
 VM_BYTES=""
 if [ "${SKIP_VM:-0}" != 1 ]; then
   log "victoria-metrics import"
+  "$LOADGEN" "${GEN[@]}" --format prometheus --out "$T/ds.prom" 2>>"$T/gen.err"
   victoria-metrics -storageDataPath="$T/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
     -retentionPeriod=100y -loggerLevel=ERROR >"$T/vm.log" 2>&1 &
   VM_PID=$!
@@ -127,6 +129,7 @@ if [ "${SKIP_VM:-0}" != 1 ]; then
   VM_WALL=$(calc "$(date +%s.%N) - $s0")
   VM_CPU=$(calc "$(awk -v t="$CLK_TCK" '{print ($14+$15)/t}' "/proc/$VM_PID/stat") - $cpu0")
   [ "$rows" = "$SAMPLES" ] || { echo "VictoriaMetrics holds $rows of $SAMPLES rows" >&2; exit 1; }
+  rm -f "$T/ds.prom"
   VM_BYTES=$(du -sb "$T/vm/data" "$T/vm/indexdb" | awk '{s+=$1} END{print s}')
   kill "$VM_PID"; wait "$VM_PID" 2>/dev/null || true; VM_PID=""
 fi

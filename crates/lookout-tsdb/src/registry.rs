@@ -215,18 +215,17 @@ impl Registry {
     /// Registers a label set given as sorted (name, value) pairs as the next id.
     fn insert_pairs<'a>(
         &mut self,
-        labels: impl Iterator<Item = (&'a str, &'a str)>,
+        labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
     ) -> Result<SeriesId, RegistryError> {
         let id = u32::try_from(self.starts.len()).map_err(|_| RegistryError::Full)?;
         if id == u32::MAX {
             return Err(RegistryError::Full);
         }
         let start = u32::try_from(self.pairs.len()).map_err(|_| RegistryError::Full)?;
+        if self.pairs.len() + labels.len() * 2 > u32::MAX as usize {
+            return Err(RegistryError::Full);
+        }
         for (name, value) in labels {
-            if self.pairs.len() + 2 > u32::MAX as usize {
-                self.pairs.truncate(start as usize);
-                return Err(RegistryError::Full);
-            }
             let n = self.symbols.intern(name)?;
             let v = self.symbols.intern(value)?;
             self.pairs.push(n);
