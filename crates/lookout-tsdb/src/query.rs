@@ -74,10 +74,15 @@ pub(crate) struct Acc {
 
 impl Acc {
     fn finish(mut self) -> (Vec<FloatSample>, Vec<HistogramSample>) {
-        self.floats.sort_by_key(|&(t, rank, _)| (t, rank));
-        self.floats.dedup_by_key(|s| s.0);
-        self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
-        self.hists.dedup_by_key(|s| s.0);
+        // One source (the common case) is already in strict time order.
+        if !self.floats.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.floats.sort_by_key(|&(t, rank, _)| (t, rank));
+            self.floats.dedup_by_key(|s| s.0);
+        }
+        if !self.hists.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
+            self.hists.dedup_by_key(|s| s.0);
+        }
         (
             self.floats
                 .into_iter()
