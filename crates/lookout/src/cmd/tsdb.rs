@@ -146,7 +146,10 @@ fn per_sample(bytes: u64, samples: u64) -> f64 {
 
 fn print_stats(s: &Stats) {
     let n = s.samples();
-    println!("series                {}", s.series);
+    println!(
+        "series                {} ({} in memory, the rest only in part indexes)",
+        s.series, s.series_in_memory
+    );
     println!(
         "samples               {} ({} in parts, {} in head)",
         n, s.part_samples, s.head_samples
