@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Storage side-by-side: lookout vs Prometheus blocks vs VictoriaMetrics 1.79
 # on the scrape-like dataset of performance-anchors §4.4, plus lookout's
-# append throughput / memory per series against `promtool tsdb bench write`.
+# append throughput and memory per series (`lookout tsdb bench write`)
+# against `promtool tsdb bench write`, run in the same invocation.
 #
 # Uses only bash, curl, jq, /usr/bin/time (or /proc) and the binaries
 # .ci/install-deps installs; builds lookout and lookout-loadgen (release).
@@ -9,7 +10,7 @@
 # Sizes (env):  METRICS=50 SERIES_PER_METRIC=200 HOURS=6   storage dataset (10k series, 14.4M samples)
 #               ENTROPY=scrape-like|high-entropy
 #               RSS_SERIES=1000000 RSS_POINTS=16            memory-per-series run
-#               APPEND_SERIES=100000 APPEND_POINTS=100       append-throughput run (and promtool bench)
+#               APPEND_SERIES=100000 APPEND_POINTS=100       append-throughput runs (lookout and promtool bench write)
 #               SKIP_VM=1 SKIP_RSS=1                         skip parts
 #               KEEP=1                                       keep the temp dir
 set -euo pipefail
@@ -77,8 +78,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a / b}'; }
 START_MS=$(( ($(date +%s) / 7200) * 7200 * 1000 - HOURS * 3600 * 1000 ))
 GEN=(--metrics "$METRICS" --series-per-metric "$SERIES_PER_METRIC" --hours "$HOURS" --entropy "$ENTROPY" --start-ms "$START_MS" --seed 1)
 log "generating $((METRICS * SERIES_PER_METRIC)) series x ${HOURS}h ($ENTROPY)"
+# Each input file is ~1 GB: generated just before use and deleted after.
 "$LOADGEN" "${GEN[@]}" --format openmetrics --out "$T/ds.om" 2>"$T/gen.err"
-"$LOADGEN" "${GEN[@]}" --format prometheus --out "$T/ds.prom" 2>>"$T/gen.err"
 SAMPLES=$("$LOADGEN" "${GEN[@]}" --format stats | jq .samples)
 log "$SAMPLES samples"
 
@@ -92,6 +93,7 @@ LK_APPENDED=$(grep -o 'imported [0-9]*' "$T/LK_IMPORT.out" | awk '{print $2}')
 # ---------------------------------------------------------------- Prometheus
 log "promtool tsdb create-blocks-from openmetrics"
 run_measured PROM_IMPORT promtool tsdb create-blocks-from openmetrics "$T/ds.om" "$T/prom"
+rm -f "$T/ds.om"
 PROM_BYTES=$(du -sb "$T/prom" | cut -f1)
 PROM_SAMPLES=$(cat "$T"/prom/*/meta.json | jq -s 'map(.stats.numSamples) | add')
 [ "$PROM_SAMPLES" = "$SAMPLES" ] || { echo "promtool stored $PROM_SAMPLES of $SAMPLES samples" >&2; exit 1; }
@@ -100,6 +102,7 @@ PROM_SAMPLES=$(cat "$T"/prom/*/meta.json | jq -s 'map(.stats.numSamples) | add')
 VM_BYTES=""
 if [ "${SKIP_VM:-0}" != 1 ]; then
   log "victoria-metrics import"
+  "$LOADGEN" "${GEN[@]}" --format prometheus --out "$T/ds.prom" 2>>"$T/gen.err"
   victoria-metrics -storageDataPath="$T/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
     -retentionPeriod=100y -loggerLevel=ERROR >"$T/vm.log" 2>&1 &
   VM_PID=$!
@@ -126,38 +129,46 @@ if [ "${SKIP_VM:-0}" != 1 ]; then
   VM_WALL=$(calc "$(date +%s.%N) - $s0")
   VM_CPU=$(calc "$(awk -v t="$CLK_TCK" '{print ($14+$15)/t}' "/proc/$VM_PID/stat") - $cpu0")
   [ "$rows" = "$SAMPLES" ] || { echo "VictoriaMetrics holds $rows of $SAMPLES rows" >&2; exit 1; }
+  rm -f "$T/ds.prom"
   VM_BYTES=$(du -sb "$T/vm/data" "$T/vm/indexdb" | awk '{s+=$1} END{print s}')
   kill "$VM_PID"; wait "$VM_PID" 2>/dev/null || true; VM_PID=""
 fi
 
 # ---------------------------------------------------------------- append throughput and memory
-log "append throughput: $APPEND_SERIES series x $APPEND_POINTS points"
-GEN_A=(--preset ingest100k --metrics 100 --series-per-metric $((APPEND_SERIES / 100)) --points "$APPEND_POINTS" --start-ms "$START_MS")
-"$LOADGEN" "${GEN_A[@]}" --format openmetrics --out "$T/append.om" 2>/dev/null
-A_SAMPLES=$("$LOADGEN" "${GEN_A[@]}" --format stats | jq .samples)
-LK_BENCH_NOTE="lookout tsdb import --openmetrics --no-compact (parsing included)"
-if "$LOOKOUT" tsdb bench write --help >/dev/null 2>&1; then
-  LK_BENCH_NOTE="lookout tsdb bench write is available; its own output follows"
-  "$LOOKOUT" tsdb bench write --help | head -3 >&2
-fi
-run_measured LK_APPEND "$LOOKOUT" tsdb import --openmetrics "$T/append.om" --data-dir "$T/lk-append" --no-compact
-rm -f "$T/append.om"
-LK_APS=$(calc "$A_SAMPLES / $LK_APPEND_CPU")
+# Both engines' own in-process write benchmarks, run in this script:
+# `lookout tsdb bench write` (native batch API, loadgen scrape-like values)
+# and `promtool tsdb bench write` (Prometheus' head), same series count and
+# scrapes. Samples per CPU-second use each whole process's CPU time.
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1==k{print $2}'; }
 
+log "append throughput: lookout tsdb bench write, $APPEND_SERIES series x $APPEND_POINTS samples"
+run_measured LK_APPEND "$LOOKOUT" tsdb bench write --series "$APPEND_SERIES" --samples-per-series "$APPEND_POINTS" \
+  --dataset scrape --include-close --data-dir "$T/lk-append"
+LK_APPEND_LINE=$(grep '^bench_write ' "$T/LK_APPEND.out")
+A_SAMPLES=$(kv "$LK_APPEND_LINE" samples)
+[ "$A_SAMPLES" = $((APPEND_SERIES * APPEND_POINTS)) ] || { echo "lookout bench appended $A_SAMPLES samples" >&2; exit 1; }
+LK_APS=$(calc "$A_SAMPLES / $LK_APPEND_CPU")
+LK_APS_INPROC=$(kv "$LK_APPEND_LINE" samples_per_cpu_s)
+rm -rf "$T/lk-append"
+
+log "append throughput: promtool tsdb bench write, $APPEND_SERIES series x $APPEND_POINTS scrapes"
 awk -v n="$APPEND_SERIES" 'BEGIN{for(i=0;i<n;i++) printf "{\"__name__\":\"bench_metric_%d\",\"idx\":\"%d\",\"instance\":\"host-%05d:9100\",\"job\":\"loadgen\"}\n", i%100, i, i%10000}' >"$T/labels.txt"
 run_measured PT_BENCH promtool tsdb bench write --out="$T/ptbench" --metrics="$APPEND_SERIES" --scrapes="$APPEND_POINTS" "$T/labels.txt"
 PT_SAMPLES=$((APPEND_SERIES * APPEND_POINTS))
 PT_APS=$(calc "$PT_SAMPLES / $PT_BENCH_CPU")
-rm -rf "$T/ptbench" "$T/lk-append"
+rm -rf "$T/ptbench"
 
 LK_RSS_PER_SERIES=""
 if [ "${SKIP_RSS:-0}" != 1 ]; then
-  log "memory: $RSS_SERIES series x $RSS_POINTS points"
-  GEN_R=(--preset ingest1m --metrics 100 --series-per-metric $((RSS_SERIES / 100)) --points "$RSS_POINTS" --start-ms "$START_MS")
-  "$LOADGEN" "${GEN_R[@]}" --format openmetrics --out "$T/rss.om" 2>/dev/null
-  run_measured LK_RSS "$LOOKOUT" tsdb import --openmetrics "$T/rss.om" --data-dir "$T/lk-rss" --no-compact
-  rm -rf "$T/rss.om" "$T/lk-rss"
-  LK_RSS_PER_SERIES=$(calc "$LK_RSS_RSS_KB * 1024 / $RSS_SERIES")
+  log "memory: lookout tsdb bench write, $RSS_SERIES series x $RSS_POINTS samples"
+  run_measured LK_RSS "$LOOKOUT" tsdb bench write --series "$RSS_SERIES" --samples-per-series "$RSS_POINTS" \
+    --dataset simple --data-dir "$T/lk-rss"
+  LK_RSS_LINE=$(grep '^bench_write ' "$T/LK_RSS.out")
+  # Resident memory the store added for its series (final RSS - RSS at start,
+  # store open) and the process's peak anonymous RSS per series.
+  LK_RSS_PER_SERIES=$(kv "$LK_RSS_LINE" rss_per_series_bytes)
+  LK_RSS_PEAK_PER_SERIES=$(calc "$LK_RSS_RSS_KB * 1024 / $RSS_SERIES")
+  rm -rf "$T/lk-rss"
 fi
 
 # ---------------------------------------------------------------- report
@@ -172,11 +183,11 @@ if [ -n "$VM_BYTES" ]; then
 fi
 echo
 echo "dataset: $SAMPLES samples, $((METRICS * SERIES_PER_METRIC)) series, ${HOURS}h, $ENTROPY"
-printf 'append: lookout %.0f samples/CPU-s [%s], promtool tsdb bench write %.0f samples/CPU-s (%d series x %d scrapes)\n' \
-  "$LK_APS" "$LK_BENCH_NOTE" "$PT_APS" "$APPEND_SERIES" "$APPEND_POINTS"
+printf 'append: lookout tsdb bench write %.0f samples/CPU-s (in-process figure %.0f), promtool tsdb bench write %.0f samples/CPU-s (%d series x %d scrapes, whole-process CPU)\n' \
+  "$LK_APS" "$LK_APS_INPROC" "$PT_APS" "$APPEND_SERIES" "$APPEND_POINTS"
 if [ -n "$LK_RSS_PER_SERIES" ]; then
-  printf 'memory: lookout peak anonymous RSS %.0f MiB at %d series = %.0f bytes/series (import process: parser + store)\n' \
-    "$(calc "$LK_RSS_RSS_KB / 1024")" "$RSS_SERIES" "$LK_RSS_PER_SERIES"
+  printf 'memory: lookout tsdb bench write at %d series: %.0f bytes/series resident above start (final), peak anonymous RSS %.0f MiB = %.0f bytes/series\n' \
+    "$RSS_SERIES" "$LK_RSS_PER_SERIES" "$(calc "$LK_RSS_RSS_KB / 1024")" "$LK_RSS_PEAK_PER_SERIES"
 fi
 SUMMARY="summary: lookout $(printf %.3f "$LK_BPS") B/sample; vs prometheus $(ratio "$LK_BPS" "$PROM_BPS")x"
 [ -n "$VM_BYTES" ] && SUMMARY="$SUMMARY; vs victoriametrics $(ratio "$LK_BPS" "$VM_BPS")x (target <= 0.8)"

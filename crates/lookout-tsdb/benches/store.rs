@@ -82,5 +82,72 @@ fn select(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, select);
+/// Dashboard-style repeated queries over 10k series x 6 h (15 s scrapes,
+/// 14.4M samples, final parts), with the read cache off (every query reads
+/// and decodes) and on (default 64 MiB).
+fn select_10k_6h(c: &mut Criterion) {
+    let series = 10_000u64;
+    let points = 6 * 240u64;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+        let refs: Vec<SeriesRef> = (0..series)
+            .map(|i| db.series_ref(&labels(i)).unwrap())
+            .collect();
+        for step in 0..points {
+            let batch: Vec<_> = refs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (*r, step as i64 * 15_000, value(i as u64, step)))
+                .collect();
+            db.append_batch(&batch, &[]).unwrap();
+        }
+        db.compact_full(&|_| {}).unwrap();
+        db.close().unwrap();
+    }
+    let end = (points as i64 - 1) * 15_000;
+    let last_hour = SelectHints {
+        mint: end - 3_600_000,
+        maxt: end,
+        ..Default::default()
+    };
+    let six_hours = SelectHints {
+        mint: 0,
+        maxt: end,
+        ..Default::default()
+    };
+    let metric = [Matcher::equal("__name__", "bench_metric_7")];
+    let one = [
+        Matcher::equal("__name__", "bench_metric_7"),
+        Matcher::equal("instance", "host-00042:9100"),
+    ];
+    let mut g = c.benchmark_group("select_10k_series_6h");
+    g.sample_size(20);
+    for (cache, bytes) in [("cache_off", 0usize), ("cache_on", 64 << 20)] {
+        let db = Db::open(
+            dir.path(),
+            Options {
+                read_cache_bytes: bytes,
+                ..Options::for_tests()
+            },
+        )
+        .unwrap();
+        g.throughput(Throughput::Elements(series / 50 * 240));
+        g.bench_function(format!("one_metric_200_series_last_1h/{cache}"), |b| {
+            b.iter(|| db.select(&metric, &last_hour).unwrap().count())
+        });
+        g.throughput(Throughput::Elements(series / 50 * points));
+        g.bench_function(format!("one_metric_200_series_6h/{cache}"), |b| {
+            b.iter(|| db.select(&metric, &six_hours).unwrap().count())
+        });
+        g.throughput(Throughput::Elements(points));
+        g.bench_function(format!("one_series_6h/{cache}"), |b| {
+            b.iter(|| db.select(&one, &six_hours).unwrap().count())
+        });
+        db.close().unwrap();
+    }
+    g.finish();
+}
+
+criterion_group!(benches, append, select, select_10k_6h);
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use lookout_model::storage::{AppendError, StorageError};
 use lookout_model::storage::{Appendable, Appender};
 use lookout_model::{FloatHistogram, Labels};
 
-use crate::db::{Db, Inner};
+use crate::db::{BatchItem, Db, Inner};
 use crate::head::{histogram_bits, Verdict};
 use crate::registry::SeriesId;
 
@@ -16,8 +16,10 @@ use crate::registry::SeriesId;
 /// accepted ones in one WAL record.
 pub struct DbAppender<'a> {
     inner: &'a Inner,
-    floats: Vec<(SeriesId, i64, u64)>,
-    hists: Vec<(SeriesId, i64, FloatHistogram)>,
+    /// Queued samples in append order: (series, t, value bits or
+    /// histogram hash, index into `hists` for histograms).
+    queued: Vec<(SeriesId, i64, u64, Option<usize>)>,
+    hists: Vec<FloatHistogram>,
     /// Newest (t, bits, is_hist) queued per series in this batch.
     pending: HashMap<SeriesId, (i64, u64, bool)>,
 }
@@ -69,7 +71,7 @@ impl Appender for DbAppender<'_> {
         let sid = self.inner.series_id(labels)?;
         let bits = v.to_bits();
         if self.check(sid, t, bits, false)? {
-            self.floats.push((sid, t, bits));
+            self.queued.push((sid, t, bits, None));
             self.note(sid, t, bits, false);
         }
         Ok(())
@@ -84,19 +86,32 @@ impl Appender for DbAppender<'_> {
         let sid = self.inner.series_id(labels)?;
         let bits = histogram_bits(h);
         if self.check(sid, t, bits, true)? {
-            self.hists.push((sid, t, h.clone()));
+            self.queued.push((sid, t, bits, Some(self.hists.len())));
+            self.hists.push(h.clone());
             self.note(sid, t, bits, true);
         }
         Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
-        if self.floats.is_empty() && self.hists.is_empty() {
+        if self.queued.is_empty() {
             return Ok(());
         }
-        let hs: Vec<(SeriesId, i64, &FloatHistogram)> =
-            self.hists.iter().map(|(s, t, h)| (*s, *t, h)).collect();
-        let report = self.inner.commit(&self.floats, &hs)?;
+        // Append order, so a series switching between floats and histograms
+        // is checked in its own time order.
+        let items: Vec<BatchItem<'_>> = self
+            .queued
+            .iter()
+            .enumerate()
+            .map(|(index, &(sid, t, bits, h))| BatchItem {
+                sid,
+                t,
+                bits,
+                hist: h.and_then(|i| self.hists.get(i)),
+                index,
+            })
+            .collect();
+        let report = self.inner.commit(&items)?;
         if !report.rejected.is_empty() {
             tracing::debug!(
                 rejected = report.rejected.len(),
@@ -113,7 +128,7 @@ impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + '_> {
         Box::new(DbAppender {
             inner: &self.inner,
-            floats: Vec::new(),
+            queued: Vec::new(),
             hists: Vec::new(),
             pending: HashMap::new(),
         })

@@ -33,6 +33,9 @@ fn now_ms() -> i64 {
 
 const MAX_MERGE_PARTS: usize = 16;
 
+/// Longest time between two rounds of dropping idle series from memory.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Walks one part's blocks in (series, kind, time) order.
 struct Cursor<'a> {
     part: &'a Part,
@@ -110,6 +113,22 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Series ids with blocks in `p`, ascending.
+fn part_series(p: &Part) -> Result<Vec<SeriesId>, DbError> {
+    let mut out: Vec<SeriesId> = Vec::new();
+    for gi in 0..p.granules.len() {
+        let g = p
+            .read_granule(gi)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        for b in &g.blocks {
+            if out.last() != Some(&b.sid) {
+                out.push(b.sid);
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Inner {
     /// Writes the merge of `sources` (ordered oldest first) as one part of
     /// `day`; returns it opened.
@@ -119,7 +138,7 @@ impl Inner {
         sources: &[Arc<Part>],
         compact: bool,
         drop_before: i64,
-    ) -> Result<Part, DbError> {
+    ) -> Result<(Part, Vec<SeriesId>), DbError> {
         let lo = sources.iter().map(|p| p.meta.seq_lo).min().unwrap_or(0);
         let hi = sources.iter().map(|p| p.meta.seq_hi).max().unwrap_or(0);
         let level = sources
@@ -136,6 +155,7 @@ impl Inner {
         let path = layout::part_file(&self.dir, day, lo, hi);
         let mut w = PartWriter::create(&path, level, effort, self.opts.max_block_samples)
             .map_err(io_err("creating merged part"))?;
+        let mut written: Vec<SeriesId> = Vec::new();
         let res = (|| -> Result<(), DbError> {
             let mut cursors = sources
                 .iter()
@@ -162,6 +182,7 @@ impl Inner {
                 }
                 w.add_floats(sid, &ts, &vs)
                     .map_err(io_err("writing merged part"))?;
+                let mut any = !ts.is_empty();
                 if !hists.is_empty() {
                     hists.sort_by_key(|(t, r, _)| (*t, *r));
                     hists.dedup_by_key(|s| s.0);
@@ -171,6 +192,10 @@ impl Inner {
                     let hhs: Vec<&FloatHistogram> = kept.iter().map(|s| &s.2).collect();
                     w.add_histograms(sid, &hts, &hhs)
                         .map_err(io_err("writing merged part"))?;
+                    any |= !hts.is_empty();
+                }
+                if any {
+                    written.push(sid);
                 }
             }
             Ok(())
@@ -187,7 +212,8 @@ impl Inner {
             layout::sync_dir(&layout::day_dir(&self.dir, day))
                 .map_err(io_err("syncing day dir"))?;
         }
-        Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))
+        let part = Part::open(&path).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        Ok((part, written))
     }
 
     /// Replaces `sources` by `merged` in the live set, then deletes them.
@@ -208,6 +234,8 @@ impl Inner {
             // A single-part rewrite has the same name as its output.
             if s.path() != merged.path() {
                 let _ = fs::remove_file(s.path());
+                let _ = fs::remove_file(crate::day_index::path_for(s.path()));
+                self.day_indexes.forget(s.path());
             }
         }
         self.counters
@@ -236,14 +264,24 @@ impl Inner {
         let delay = self.opts.final_merge_delay.as_millis() as i64;
         let cutoff = self.retention_cutoff();
         let mut merges = 0;
+        let mut finalised = 0;
         for (done, (&day, list)) in parts.days.iter().enumerate() {
             let day_end = (day + 1).saturating_mul(DAY_MS);
             let is_final = full || now >= day_end.saturating_add(delay).saturating_add(ooo);
             if is_final {
                 if list.len() > 1 || list.first().is_some_and(|p| !p.meta.compact) {
-                    let merged = self.merge_parts(day, list, true, cutoff)?;
+                    let (merged, sids) = self.merge_parts(day, list, true, cutoff)?;
+                    self.write_part_index(&merged, &sids, list)?;
                     self.install_merge(day, list, merged);
                     merges += 1;
+                    finalised += 1;
+                } else if let Some(p) = list.first() {
+                    if !crate::day_index::path_for(p.path()).exists() {
+                        // Final before indexes existed (or the write failed).
+                        let sids = part_series(p)?;
+                        self.write_part_index(p, &sids, &[])?;
+                        finalised += 1;
+                    }
                 }
                 progress(done + 1);
                 continue;
@@ -263,14 +301,75 @@ impl Inner {
             }
             if window >= 2 {
                 let sources = &list[list.len() - window..];
-                let merged = self.merge_parts(day, sources, false, cutoff)?;
+                let (merged, _) = self.merge_parts(day, sources, false, cutoff)?;
                 self.install_merge(day, sources, merged);
                 merges += 1;
             }
         }
         drop(_g);
+        // The scan over every series' state is cheap but not free: run it
+        // when a day was finalised, on explicit compaction, or every
+        // PRUNE_EVERY (series go idle as time passes).
+        let prune_due = {
+            let mut last = self.last_prune.lock();
+            let due = full || finalised > 0 || last.is_none_or(|t| t.elapsed() >= PRUNE_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if prune_due {
+            self.prune_cold_series()?;
+        }
         self.snapshot_series(full)?;
         Ok(merges)
+    }
+
+    /// Writes the label index of a final part: labels from the registry, or
+    /// for series no longer held there, from the indexes of `sources`.
+    fn write_part_index(
+        &self,
+        part: &Part,
+        sids: &[SeriesId],
+        sources: &[Arc<Part>],
+    ) -> Result<(), DbError> {
+        let mut series: Vec<(SeriesId, lookout_model::Labels)> = Vec::with_capacity(sids.len());
+        let mut missing: Vec<SeriesId> = Vec::new();
+        {
+            let reg = self.registry.read();
+            for &sid in sids {
+                if reg.is_live(sid) {
+                    series.push((sid, reg.labels(sid)));
+                } else {
+                    missing.push(sid);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let mut indexes = Vec::new();
+            for s in sources {
+                if let Some(i) = self
+                    .day_indexes
+                    .get(s.path())
+                    .map_err(io_err("reading part index"))?
+                {
+                    indexes.push(i);
+                }
+            }
+            for sid in missing {
+                match indexes.iter().find_map(|i| i.labels(sid)) {
+                    Some(l) => series.push((sid, l)),
+                    None => tracing::error!(sid, "series without labels left out of a part index"),
+                }
+            }
+            series.sort_by_key(|(sid, _)| *sid);
+        }
+        crate::day_index::write(
+            &crate::day_index::path_for(part.path()),
+            &series,
+            self.durable(),
+        )
+        .map_err(io_err("writing part index"))
     }
 
     /// Drops days past the time retention and, while over the size limit,

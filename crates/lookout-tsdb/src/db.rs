@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,12 +13,12 @@ use lookout_model::{FloatHistogram, Labels};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::codec::Effort;
-use crate::head::{histogram_bits, Frozen, RowBuffer, SeriesState, Verdict};
+use crate::head::{histogram_bits, Frozen, RowBuffer, SeriesState};
 use crate::layout::{self, Checkpoint, DAY_MS};
 use crate::options::{FsyncPolicy, Options};
 use crate::part::{Part, PartWriter};
 use crate::registry::{Registry, SeriesId};
-use crate::wal::{self, FramedFile, WalFloat};
+use crate::wal::{self, FramedFile};
 
 /// Errors from opening or maintaining a store.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,18 @@ pub struct CommitReport {
     pub rejected: Vec<(usize, AppendError)>,
 }
 
+/// One sample of a batch handed to the commit path.
+#[derive(Clone, Copy)]
+pub(crate) struct BatchItem<'a> {
+    pub(crate) sid: SeriesId,
+    pub(crate) t: i64,
+    /// Float value bits, or [`histogram_bits`] of `hist`.
+    pub(crate) bits: u64,
+    pub(crate) hist: Option<&'a FloatHistogram>,
+    /// Index reported for a refused sample.
+    pub(crate) index: usize,
+}
+
 /// Parts per day, each day's parts ordered by first flush sequence number.
 #[derive(Default)]
 pub struct PartSet {
@@ -97,8 +109,12 @@ impl PartSet {
 /// new series) and written before any WAL record that names them.
 const SERIES_LOG_BUFFER: usize = 1 << 20;
 
+/// Heap budget for loaded part label indexes (queries over days whose
+/// series were dropped from memory).
+const DAY_INDEX_CACHE_BYTES: usize = 64 << 20;
+
 /// Frozen buffers allowed to wait for the flusher before committers help.
-const MAX_FROZEN: usize = 2;
+pub(crate) const MAX_FROZEN: usize = 2;
 
 struct SeriesLog {
     file: FramedFile,
@@ -125,8 +141,8 @@ pub(crate) struct Head {
     pub(crate) wal_segment: u64,
     pub(crate) next_seq: u64,
     pub(crate) parts: Arc<PartSet>,
-    scratch: Vec<u8>,
-    frame: Vec<u8>,
+    pub(crate) scratch: Vec<u8>,
+    pub(crate) frame: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -163,17 +179,30 @@ pub(crate) struct Inner {
     pub(crate) registry: RwLock<Registry>,
     series_log: Mutex<SeriesLog>,
     /// Whether `series_log.pending` holds records (checked without the lock).
-    series_pending: AtomicBool,
+    pub(crate) series_pending: AtomicBool,
     /// Size of `series.snap`.
     snap_bytes: AtomicU64,
     pub(crate) head: Mutex<Head>,
     flush_lock: Mutex<()>,
     pub(crate) compact_lock: Mutex<()>,
     pub(crate) signal: Signal,
-    wal_dirty: AtomicBool,
+    pub(crate) wal_dirty: AtomicBool,
     /// Number of registered series, readable without the registry lock
     /// (commit holds the head lock and must not wait for the registry).
-    series_count: std::sync::atomic::AtomicU32,
+    pub(crate) series_count: std::sync::atomic::AtomicU32,
+    /// Days up to this one may hold series whose labels are only in part
+    /// indexes (`i64::MIN`: none).
+    pub(crate) cold_through: AtomicI64,
+    /// Registered-series count at the previous pruning round.
+    pub(crate) prune_watermark: std::sync::atomic::AtomicU32,
+    /// Loaded part label indexes.
+    pub(crate) day_indexes: crate::day_index::DayIndexCache,
+    /// When idle series were last looked for.
+    pub(crate) last_prune: Mutex<Option<Instant>>,
+    /// Read granules and decoded blocks.
+    pub(crate) read_cache: crate::cache::ReadCache,
+    /// Dead series ids seen in batches → live id of the same label set.
+    pub(crate) forwarded: Mutex<hashbrown::HashMap<SeriesId, SeriesId>>,
     pub(crate) counters: Counters,
     _lock_file: File,
 }
@@ -290,7 +319,16 @@ impl Db {
             // Series not seen in the two newest days: floor at their start.
             let floor = older * DAY_MS - 1;
             for sid in 0..registry.len() as SeriesId {
-                state.restore(sid, floor);
+                if registry.is_live(sid) {
+                    state.restore(sid, floor);
+                }
+            }
+        }
+
+        for sid in 0..registry.len() as SeriesId {
+            if !registry.is_live(sid) {
+                state.ensure(sid);
+                state.flags[sid as usize] = crate::head::FLAG_DEAD;
             }
         }
 
@@ -328,6 +366,7 @@ impl Db {
                     state.ensure(s.sid);
                     if s.t > state.last_t[s.sid as usize] {
                         state.advance(s.sid, s.t, s.bits, false);
+                        state.last_hist.remove(&s.sid);
                     }
                     active.push_float(s.sid, s.t, s.bits);
                 }
@@ -338,6 +377,7 @@ impl Db {
                     state.ensure(sid);
                     if t > state.last_t[sid as usize] {
                         state.advance(sid, t, histogram_bits(&h), true);
+                        state.last_hist.insert(sid, h.clone());
                     }
                     active.push_hist(sid, t, h);
                 }
@@ -380,6 +420,9 @@ impl Db {
             frame: Vec::new(),
         };
         let series_count = std::sync::atomic::AtomicU32::new(registry.len() as u32);
+        let has_dead = registry.live_len() < registry.len();
+        let read_cache_bytes = opts.read_cache_bytes;
+        let registered = registry.len() as u32;
         let inner = Arc::new(Inner {
             dir,
             series_count,
@@ -399,9 +442,24 @@ impl Db {
                 cv: Condvar::new(),
             },
             wal_dirty: AtomicBool::new(false),
+            cold_through: AtomicI64::new(i64::MIN),
+            prune_watermark: std::sync::atomic::AtomicU32::new(registered),
+            day_indexes: crate::day_index::DayIndexCache::new(DAY_INDEX_CACHE_BYTES),
+            last_prune: Mutex::new(None),
+            read_cache: crate::cache::ReadCache::new(read_cache_bytes),
+            forwarded: Mutex::new(hashbrown::HashMap::new()),
             counters: Counters::default(),
             _lock_file: lock_file,
         });
+        if has_dead {
+            if let Some(through) = inner.indexed_through() {
+                inner.cold_through.store(through, Ordering::Release);
+            } else {
+                // Dead ids whose days are not all indexed: consult every
+                // index there is.
+                inner.cold_through.store(i64::MAX, Ordering::Release);
+            }
+        }
         let db = Db {
             inner,
             workers: Mutex::new(Vec::new()),
@@ -463,6 +521,11 @@ impl Db {
         &self.inner.dir
     }
 
+    /// Hits, misses and size of the read cache.
+    pub fn read_cache_stats(&self) -> crate::cache::CacheStats {
+        self.inner.read_cache.stats()
+    }
+
     /// The options the store was opened with.
     pub fn options(&self) -> &Options {
         &self.inner.opts
@@ -473,21 +536,44 @@ impl Db {
         self.inner.series_id(labels).map(SeriesRef)
     }
 
-    /// Commits a batch atomically (native batch API): every sample is
-    /// checked in order, accepted ones are logged in one WAL record and made
-    /// visible together; refused ones are listed in the report.
+    /// Commits a batch atomically (native batch API): accepted samples are
+    /// logged in one WAL record and made visible together; refused ones are
+    /// listed in the report (indexes count floats first, then histograms).
+    ///
+    /// Samples are checked in the order given, except that when the batch
+    /// holds both floats and histograms they are checked in timestamp order
+    /// (stable: at equal timestamps floats come first), so a series that
+    /// switches between floats and histograms within the batch keeps all of
+    /// its samples.
     pub fn append_batch(
         &self,
         floats: &[(SeriesRef, i64, f64)],
         hists: &[(SeriesRef, i64, FloatHistogram)],
     ) -> Result<CommitReport, StorageError> {
-        let f: Vec<(SeriesId, i64, u64)> = floats
-            .iter()
-            .map(|&(r, t, v)| (r.0, t, v.to_bits()))
-            .collect();
-        let h: Vec<(SeriesId, i64, &FloatHistogram)> =
-            hists.iter().map(|(r, t, h)| (r.0, *t, h)).collect();
-        self.inner.commit(&f, &h)
+        let mut items: Vec<BatchItem<'_>> = Vec::with_capacity(floats.len() + hists.len());
+        items.extend(
+            floats
+                .iter()
+                .enumerate()
+                .map(|(index, &(r, t, v))| BatchItem {
+                    sid: r.0,
+                    t,
+                    bits: v.to_bits(),
+                    hist: None,
+                    index,
+                }),
+        );
+        items.extend(hists.iter().enumerate().map(|(i, (r, t, h))| BatchItem {
+            sid: r.0,
+            t: *t,
+            bits: histogram_bits(h),
+            hist: Some(h),
+            index: floats.len() + i,
+        }));
+        if !floats.is_empty() && !hists.is_empty() {
+            items.sort_by_key(|it| it.t);
+        }
+        self.inner.commit(&items)
     }
 
     /// Flushes the head into parts now (also done on close).
@@ -586,18 +672,22 @@ impl Inner {
         if !due {
             return Ok(false);
         }
+        self.write_series_snapshot()
+            .map_err(io_err("writing series.snap"))?;
+        Ok(true)
+    }
+
+    /// Rewrites `series.snap` from the registry and empties `series.log`.
+    pub(crate) fn write_series_snapshot(&self) -> std::io::Result<()> {
         // Holding the registry write lock keeps new series out meanwhile.
         let reg = self.registry.write();
-        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())
-            .map_err(io_err("writing series.snap"))?;
+        let len = crate::series_snapshot::write(&self.dir, &reg, self.durable())?;
         let mut l = self.series_log.lock();
         l.pending.clear();
-        l.file
-            .truncate_all(self.durable())
-            .map_err(io_err("emptying series.log"))?;
+        l.file.truncate_all(self.durable())?;
         self.series_pending.store(false, Ordering::Release);
         self.snap_bytes.store(len, Ordering::Relaxed);
-        Ok(true)
+        Ok(())
     }
 
     /// Whether anything is fsynced: every policy but `Never`.
@@ -605,7 +695,7 @@ impl Inner {
         self.opts.fsync != FsyncPolicy::Never
     }
 
-    fn write_series_pending(&self) -> std::io::Result<()> {
+    pub(crate) fn write_series_pending(&self) -> std::io::Result<()> {
         let mut l = self.series_log.lock();
         l.write_pending()?;
         // Cleared under the lock: a series buffered after this sets it again.
@@ -628,165 +718,12 @@ impl Inner {
         walf.sync_data()
     }
 
-    /// Checks and commits one batch (see [`Db::append_batch`]).
-    pub(crate) fn commit(
-        &self,
-        floats: &[(SeriesId, i64, u64)],
-        hists: &[(SeriesId, i64, &FloatHistogram)],
-    ) -> Result<CommitReport, StorageError> {
-        let window = self.opts.out_of_order_time_window;
-        let mut report = CommitReport::default();
-        let mut accepted: Vec<WalFloat> = Vec::with_capacity(floats.len());
-        let mut accepted_h: Vec<(SeriesId, i64, &FloatHistogram)> = Vec::new();
-        let mut h = self.head.lock();
-        if self.series_pending.load(Ordering::Acquire) {
-            // Series records must reach the file before WAL records naming
-            // them; written under the head lock so no commit overtakes.
-            self.write_series_pending().map_err(StorageError::Io)?;
-        }
-        let old_max = h.state.max_t;
-        let mut undo: Vec<(SeriesId, i64, u64, u8)> = Vec::new();
-        let items = floats.iter().map(|&(s, t, b)| (s, t, b, None)).chain(
-            hists
-                .iter()
-                .map(|&(s, t, hh)| (s, t, histogram_bits(hh), Some(hh))),
-        );
-        for (i, (sid, t, bits, hist)) in items.enumerate() {
-            if !self.registry_contains(sid) {
-                report.rejected.push((
-                    i,
-                    AppendError::InvalidLabels(format!("unknown series ref {sid}")),
-                ));
-                continue;
-            }
-            h.state.ensure(sid);
-            let is_hist = hist.is_some();
-            let verdict = match h.state.check(sid, t, bits, is_hist, window) {
-                Ok(Verdict::NeedsLookup) => {
-                    let stored = crate::query::stored_bits_at(self, &h, sid, t);
-                    let idx = sid as usize;
-                    h.state.flags[idx] &= !crate::head::FLAG_BITS_UNKNOWN;
-                    match stored {
-                        Some((b, was_hist)) => {
-                            h.state.last_bits[idx] = b;
-                            if was_hist {
-                                h.state.flags[idx] |= crate::head::FLAG_LAST_HIST;
-                            }
-                            h.state.check(sid, t, bits, is_hist, window)
-                        }
-                        // Nothing stored at t: the restored timestamp was a floor.
-                        None => Ok(Verdict::Append),
-                    }
-                }
-                v => v,
-            };
-            match verdict {
-                Ok(Verdict::Append) => {
-                    let idx = sid as usize;
-                    undo.push((
-                        sid,
-                        h.state.last_t[idx],
-                        h.state.last_bits[idx],
-                        h.state.flags[idx],
-                    ));
-                    h.state.advance(sid, t, bits, is_hist);
-                }
-                Ok(Verdict::OutOfOrder) => report.out_of_order += 1,
-                Ok(Verdict::Duplicate) => {
-                    report.duplicates += 1;
-                    continue;
-                }
-                Ok(Verdict::NeedsLookup) => {
-                    report.rejected.push((i, AppendError::Duplicate));
-                    continue;
-                }
-                Err(e) => {
-                    report.rejected.push((i, e));
-                    continue;
-                }
-            }
-            match hist {
-                None => accepted.push(WalFloat { sid, t, bits }),
-                Some(hh) => accepted_h.push((sid, t, hh)),
-            }
-        }
-        report.appended = accepted.len() + accepted_h.len();
-        self.counters
-            .rejected
-            .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
-        if report.appended == 0 {
-            return Ok(report);
-        }
-        let head = &mut *h;
-        head.scratch.clear();
-        wal::encode_batch(&mut head.scratch, &accepted, &accepted_h);
-        head.frame.clear();
-        wal::put_frame(&mut head.frame, &head.scratch);
-        let write = head.wal.write_frames(&head.frame).and_then(|()| {
-            if self.opts.fsync == FsyncPolicy::Always {
-                head.wal.sync()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = write {
-            for (sid, t, b, f) in undo.into_iter().rev() {
-                let i = sid as usize;
-                head.state.last_t[i] = t;
-                head.state.last_bits[i] = b;
-                head.state.flags[i] = f;
-            }
-            head.state.max_t = old_max;
-            return Err(StorageError::Io(e));
-        }
-        if self.opts.fsync != FsyncPolicy::Never {
-            self.wal_dirty.store(true, Ordering::Relaxed);
-        }
-        let before = head.active.len();
-        let max = self.opts.head_max_rows;
-        if before == 0 {
-            head.active_since = Instant::now();
-        }
-        head.active.reserve_capped(report.appended, max);
-        for f in &accepted {
-            head.active.push_float(f.sid, f.t, f.bits);
-        }
-        for (sid, t, hh) in accepted_h {
-            head.active.push_hist(sid, t, hh.clone());
-        }
-        let after = head.active.len();
-        let mut backlog = head.frozen.len();
-        if after >= max {
-            // Freeze here so the active buffer never outgrows its cap.
-            match self.freeze_locked(head) {
-                Ok(()) => backlog += 1,
-                Err(e) => tracing::error!(error = %e, "freezing the head failed"),
-            }
-        }
-        drop(h);
-        self.counters
-            .appended
-            .fetch_add(report.appended as u64, Ordering::Relaxed);
-        self.counters
-            .out_of_order
-            .fetch_add(report.out_of_order as u64, Ordering::Relaxed);
-        if before < max && after >= max {
-            self.signal.wake();
-        }
-        if backlog > MAX_FROZEN || (after >= max && !self.opts.background) {
-            // The flusher is behind (or absent): flush on the caller's time,
-            // which throttles ingestion instead of growing memory.
-            self.flush().map_err(StorageError::from)?;
-        }
-        Ok(report)
-    }
-
-    fn registry_contains(&self, sid: SeriesId) -> bool {
+    pub(crate) fn registry_contains(&self, sid: SeriesId) -> bool {
         // Ids are dense and never removed.
         sid < self.series_count.load(Ordering::Acquire)
     }
 
-    fn flush_due(&self) -> bool {
+    pub(crate) fn flush_due(&self) -> bool {
         let h = self.head.lock();
         !h.frozen.is_empty()
             || h.active.len() >= self.opts.head_max_rows
@@ -795,7 +732,7 @@ impl Inner {
 
     /// Moves the active buffer to the frozen list (still readable) and starts
     /// a new WAL segment, so the frozen rows are exactly the older segments.
-    fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
+    pub(crate) fn freeze_locked(&self, h: &mut Head) -> Result<(), DbError> {
         if h.active.is_empty() {
             return Ok(());
         }

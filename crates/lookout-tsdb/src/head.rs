@@ -125,6 +125,10 @@ pub const FLAG_LAST_HIST: u8 = 1;
 /// stored sample.
 pub const FLAG_BITS_UNKNOWN: u8 = 2;
 
+/// Per-series flag: the series was dropped from memory (see
+/// [`crate::prune`]); its id takes no more samples.
+pub const FLAG_DEAD: u8 = 4;
+
 /// What [`SeriesState::check`] decided for a sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -147,15 +151,22 @@ pub struct SeriesState {
     pub last_bits: Vec<u64>,
     /// Flags (`FLAG_*`).
     pub flags: Vec<u8>,
+    /// The newest histogram (as stored, with its stored counter-reset hint)
+    /// of series whose newest known sample is a histogram; the previous
+    /// sample the next histogram's hint is derived from.
+    pub last_hist: hashbrown::HashMap<SeriesId, FloatHistogram>,
     /// Newest timestamp over all series.
     pub max_t: i64,
 }
 
 /// Hash standing in for a histogram's "value bits" in duplicate checks.
+/// The counter-reset hint is left out: like Prometheus, a re-sent histogram
+/// is a duplicate whatever its hint (and the store rewrites hints).
 pub fn histogram_bits(h: &FloatHistogram) -> u64 {
     let mut b = Vec::with_capacity(128);
     crate::codec::hist::put_histogram(&mut b, h);
-    xxhash_rust::xxh3::xxh3_64(&b)
+    // put_histogram starts with the hint byte.
+    xxhash_rust::xxh3::xxh3_64(b.get(1..).unwrap_or_default())
 }
 
 impl SeriesState {
@@ -247,7 +258,23 @@ impl SeriesState {
 
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.last_t.capacity() * 8 + self.last_bits.capacity() * 8 + self.flags.capacity()
+        let hist_heap: usize = self
+            .last_hist
+            .values()
+            .map(|h| {
+                std::mem::size_of::<FloatHistogram>()
+                    + 8 * (h.positive_buckets.capacity()
+                        + h.negative_buckets.capacity()
+                        + h.custom_values.capacity()
+                        + h.positive_spans.capacity()
+                        + h.negative_spans.capacity())
+            })
+            .sum();
+        self.last_t.capacity() * 8
+            + self.last_bits.capacity() * 8
+            + self.flags.capacity()
+            + self.last_hist.capacity() * 4
+            + hist_heap
     }
 }
 

@@ -173,6 +173,15 @@ pub fn discover_parts(dir: &Path, ckpt: Checkpoint) -> io::Result<BTreeMap<i64, 
             }
             kept.push(p);
         }
+        // Label indexes of parts that are gone (a merge's sources).
+        for f in fs::read_dir(e.path())? {
+            let path = f?.path();
+            if path.extension().is_some_and(|x| x == "lki")
+                && !kept.iter().any(|k| k.path == path.with_extension("part"))
+            {
+                let _ = fs::remove_file(&path);
+            }
+        }
         if kept.is_empty() {
             let _ = fs::remove_dir(e.path());
         } else {
@@ -206,6 +215,8 @@ mod tests {
             fs::write(part_file(d.path(), 3, lo, hi), b"x").unwrap();
         }
         fs::write(day_dir(d.path(), 3).join("x.tmp"), b"x").unwrap();
+        fs::write(part_file(d.path(), 3, 2, 2).with_extension("lki"), b"x").unwrap();
+        fs::write(part_file(d.path(), 3, 1, 4).with_extension("lki"), b"x").unwrap();
         let found = discover_parts(
             d.path(),
             Checkpoint {
@@ -219,6 +230,8 @@ mod tests {
         assert!(!part_file(d.path(), 3, 2, 2).exists());
         assert!(!part_file(d.path(), 3, 9, 9).exists());
         assert!(!day_dir(d.path(), 3).join("x.tmp").exists());
+        assert!(!part_file(d.path(), 3, 2, 2).with_extension("lki").exists());
+        assert!(part_file(d.path(), 3, 1, 4).with_extension("lki").exists());
     }
 
     #[test]

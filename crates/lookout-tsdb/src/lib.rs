@@ -22,24 +22,32 @@
 //! those ids are read (`pread`, CRC-checked) → samples merged per series
 //! (earliest write wins on equal timestamps) → sorted by label set.
 //!
-//! Current limits: the registry and its postings cover every series in the
-//! store (≈150–250 B per series), not only recently active ones; parts carry
-//! per-granule series ranges but no on-disk postings of their own, and
-//! series absent from every retained day are not pruned from the registry
-//! (or `series.snap`) yet, so churned series keep costing memory. Native histograms use a simple per-sample serialisation (zstd'ed
+//! Memory follows active series: a day's final part carries a label index
+//! ([`day_index`]), and series that wrote nothing for
+//! [`Options::drop_idle_series_after`] and whose data all sits in indexed
+//! days are dropped from the registry ([`prune`]); queries reach them
+//! through the part indexes of the days they cover. Current limits: ids are
+//! never reused, so each dropped id still costs ~21 B of dense tables (4 B
+//! registry, 17 B head state); a dropped label set written again gets a new
+//! id (reads merge the two). Native histograms use a simple per-sample
+//! serialisation (zstd'ed
 //! per block); the block value-kind byte leaves room for a columnar codec.
 
 pub mod appender;
+pub mod cache;
 pub mod codec;
+mod commit;
 pub mod compact;
 #[doc(hidden)]
 pub mod crash_model;
+pub mod day_index;
 pub mod db;
 pub mod head;
 pub mod layout;
 pub mod options;
 pub mod part;
 pub mod promblock;
+pub mod prune;
 pub mod query;
 pub mod registry;
 pub mod series_snapshot;

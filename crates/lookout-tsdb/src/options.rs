@@ -34,7 +34,10 @@ pub struct Options {
     /// Accept samples older than a series' newest sample when they are no
     /// older than the newest sample of any series minus this many
     /// milliseconds (Prometheus' `out_of_order_time_window`). 0 disables
-    /// out-of-order ingestion.
+    /// out-of-order ingestion. An out-of-order sample at the timestamp of a
+    /// stored one is a no-op when the value is the same and refused as a
+    /// duplicate otherwise (at commit: through `Appender` it is dropped,
+    /// through `Db::append_batch` it is listed in the report).
     pub out_of_order_time_window: i64,
     /// WAL sync policy. Default: group `fdatasync` every 200 ms.
     pub fsync: FsyncPolicy,
@@ -53,6 +56,14 @@ pub struct Options {
     pub final_compression_level: u8,
     /// Merge a day's young parts once it has at least this many. Default 8.
     pub merge_min_parts: usize,
+    /// Drop a series' labels and postings from memory once it has written
+    /// nothing for this long (in sample time, behind the newest sample of
+    /// the store) and all its data sits in final parts with label indexes;
+    /// queries still find it through those indexes. Default 1 h.
+    pub drop_idle_series_after: Duration,
+    /// Bytes of read granules and decoded blocks kept for repeated queries
+    /// (see [`crate::cache`]); 0 disables the cache. Default 64 MiB.
+    pub read_cache_bytes: usize,
     /// Run background flushing, syncing, merging and retention threads.
     /// Without them data is flushed on [`crate::Db::close`] and by explicit
     /// calls only. Default true.
@@ -72,6 +83,8 @@ impl Default for Options {
             final_merge_delay: Duration::from_secs(3600),
             final_compression_level: 4,
             merge_min_parts: 8,
+            drop_idle_series_after: Duration::from_secs(3600),
+            read_cache_bytes: 64 << 20,
             background: true,
         }
     }

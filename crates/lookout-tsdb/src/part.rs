@@ -212,6 +212,11 @@ pub enum BlockValues {
 }
 
 impl Granule {
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<BlockMeta>() + self.data.capacity() + 64
+    }
+
     /// Decodes the timestamps of `b`.
     pub fn timestamps(&self, b: &BlockMeta, out: &mut Vec<i64>) -> Result<(), CodecError> {
         let n = b.count as usize;
@@ -261,10 +266,14 @@ impl Granule {
     }
 }
 
+/// Source of [`Part::uid`].
+static NEXT_PART_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// An open part: file handle plus sparse index.
 pub struct Part {
     path: PathBuf,
     file: File,
+    uid: u64,
     /// Summary.
     pub meta: PartMeta,
     /// Granules in series order.
@@ -324,9 +333,15 @@ impl Part {
         Ok(Part {
             path: path.to_path_buf(),
             file,
+            uid: NEXT_PART_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             meta,
             granules,
         })
+    }
+
+    /// An id unique to this open part within the process (cache key).
+    pub fn uid(&self) -> u64 {
+        self.uid
     }
 
     /// The part's file.

@@ -14,13 +14,14 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use lookout_model::storage::StorageError;
 use lookout_model::storage::{Querier, SelectHints, SeriesData, SeriesSet};
-use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Matcher};
+use lookout_model::{FloatHistogram, FloatSample, HistogramSample, Labels, Matcher};
 
+use crate::cache::ReadCache;
 use crate::db::{Db, Head, Inner, PartSet};
-use crate::head::{histogram_bits, Frozen, Row};
+use crate::head::{Frozen, Row};
 use crate::layout::day_of;
 use crate::part::{BlockValues, Part};
-use crate::registry::SeriesId;
+use crate::registry::{Registry, SeriesId};
 
 /// A set of series ids: sorted list plus a bitmap for large sets.
 pub(crate) struct SidSet {
@@ -73,10 +74,15 @@ pub(crate) struct Acc {
 
 impl Acc {
     fn finish(mut self) -> (Vec<FloatSample>, Vec<HistogramSample>) {
-        self.floats.sort_by_key(|&(t, rank, _)| (t, rank));
-        self.floats.dedup_by_key(|s| s.0);
-        self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
-        self.hists.dedup_by_key(|s| s.0);
+        // One source (the common case) is already in strict time order.
+        if !self.floats.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.floats.sort_by_key(|&(t, rank, _)| (t, rank));
+            self.floats.dedup_by_key(|s| s.0);
+        }
+        if !self.hists.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
+            self.hists.dedup_by_key(|s| s.0);
+        }
         (
             self.floats
                 .into_iter()
@@ -145,7 +151,7 @@ impl Inner {
         let snap = self.snapshot(sids, mint, maxt);
         for (_, parts) in snap.parts.days.range(day_of(mint)..=day_of(maxt)) {
             for p in parts {
-                gather_part(p, sids, mint, maxt, need, &mut acc)?;
+                gather_part(&self.read_cache, p, sids, mint, maxt, need, &mut acc)?;
             }
         }
         for fz in &snap.frozen {
@@ -164,16 +170,66 @@ impl Inner {
         Ok(acc)
     }
 
-    fn select_ids(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        self.registry.read().select(matchers)
-    }
-
-    fn all_or_selected(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        if matchers.is_empty() {
-            (0..self.registry.read().len() as SeriesId).collect()
-        } else {
-            self.select_ids(matchers)
+    /// Series matching `matchers` (every series when `matchers` is empty
+    /// and `all_if_empty`): live ids from the in-memory postings, plus ids
+    /// dropped from memory found in the label indexes of the parts of days
+    /// in `[mint, maxt]`, with the labels of the latter.
+    fn resolve_ids(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        all_if_empty: bool,
+    ) -> Result<(Vec<SeriesId>, HashMap<SeriesId, Labels>), StorageError> {
+        let everything = matchers.is_empty() && all_if_empty;
+        let mut ids = {
+            let reg = self.registry.read();
+            if everything {
+                reg.live_ids()
+            } else {
+                reg.select(matchers)
+            }
+        };
+        let mut cold: HashMap<SeriesId, Labels> = HashMap::new();
+        let through = self.cold_through.load(std::sync::atomic::Ordering::Acquire);
+        if (matchers.is_empty() && !all_if_empty) || through == i64::MIN || mint > maxt {
+            return Ok((ids, cold));
         }
+        let last_day = day_of(maxt).min(through);
+        let first_day = day_of(mint);
+        if first_day > last_day {
+            return Ok((ids, cold));
+        }
+        let parts = Arc::clone(&self.head.lock().parts);
+        for (_, list) in parts.days.range(first_day..=last_day) {
+            for p in list {
+                if p.meta.max_t < mint || p.meta.min_t > maxt {
+                    continue;
+                }
+                let Some(idx) = self.day_indexes.get(p.path()).map_err(StorageError::Io)? else {
+                    continue;
+                };
+                let found = idx.select(matchers);
+                if found.is_empty() {
+                    continue;
+                }
+                let reg = self.registry.read();
+                for sid in found {
+                    if reg.is_live(sid) || cold.contains_key(&sid) {
+                        continue;
+                    }
+                    if let Some(l) = idx.labels(sid) {
+                        cold.insert(sid, l);
+                    }
+                }
+            }
+        }
+        if !cold.is_empty() {
+            ids.extend(cold.keys().copied());
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        Ok((ids, cold))
     }
 
     /// Series among `ids` with data in range (block granularity).
@@ -219,6 +275,7 @@ fn corrupt(e: impl std::fmt::Display) -> StorageError {
 }
 
 fn gather_part(
+    cache: &ReadCache,
     p: &Part,
     sids: &SidSet,
     mint: i64,
@@ -244,10 +301,9 @@ fn gather_part(
     wanted.sort_unstable();
     wanted.dedup();
     let rank = p.meta.seq_lo;
-    let mut ts = Vec::new();
     for gi in wanted {
-        let g = p.read_granule(gi).map_err(corrupt)?;
-        for b in &g.blocks {
+        let g = cache.granule(p, gi).map_err(corrupt)?;
+        for (bi, b) in g.blocks.iter().enumerate() {
             if b.max_t < mint || b.min_t > maxt || !sids.contains(b.sid) {
                 continue;
             }
@@ -255,8 +311,8 @@ fn gather_part(
                 acc.entry(b.sid).or_default().present = true;
                 continue;
             }
-            ts.clear();
-            g.timestamps(b, &mut ts).map_err(corrupt)?;
+            let d = cache.block(p, gi, &g, bi).map_err(corrupt)?;
+            let ts = &d.ts;
             let lo = ts.partition_point(|&t| t < mint);
             let hi = ts.partition_point(|&t| t <= maxt);
             if lo >= hi {
@@ -267,14 +323,18 @@ fn gather_part(
             if need == Need::Exists {
                 continue;
             }
-            match g.values(b).map_err(corrupt)? {
+            match &d.values {
                 BlockValues::Floats(vs) => {
-                    a.floats
-                        .extend((lo..hi).map(|i| (ts[i], rank, vs[i].to_bits())));
+                    a.floats.extend(
+                        ts[lo..hi]
+                            .iter()
+                            .zip(&vs[lo..hi])
+                            .map(|(&t, v)| (t, rank, v.to_bits())),
+                    );
                 }
                 BlockValues::Histograms(hs) => {
-                    for (i, h) in hs.into_iter().enumerate().take(hi).skip(lo) {
-                        a.hists.push((ts[i], rank, h));
+                    for (t, h) in ts[lo..hi].iter().zip(&hs[lo..hi]) {
+                        a.hists.push((*t, rank, h.clone()));
                     }
                 }
             }
@@ -283,34 +343,106 @@ fn gather_part(
     Ok(())
 }
 
-/// The stored value (bits, is-histogram) of series `sid` at exactly `t` in
-/// parts, used when the head only knows a restored timestamp.
-pub(crate) fn stored_bits_at(
-    _inner: &Inner,
+/// (series, timestamp) → (value bits or histogram hash, is histogram).
+pub(crate) type StoredAt = HashMap<(SeriesId, i64), (u64, bool)>;
+
+/// Values stored in parts for the series of `sids` in `[mint, maxt]`, per
+/// (series, timestamp): (value bits or histogram hash, is histogram). The
+/// earliest write wins, as on reads.
+pub(crate) fn stored_in_parts(
+    cache: &ReadCache,
+    head: &Head,
+    sids: &SidSet,
+    mint: i64,
+    maxt: i64,
+) -> Result<StoredAt, StorageError> {
+    let mut acc = HashMap::new();
+    for (_, parts) in head.parts.days.range(day_of(mint)..=day_of(maxt)) {
+        for p in parts {
+            gather_part(cache, p, sids, mint, maxt, Need::Samples, &mut acc)?;
+        }
+    }
+    let mut out = HashMap::new();
+    for (sid, a) in acc {
+        let (f, h) = a.finish();
+        for s in f {
+            out.insert((sid, s.t), (s.v.to_bits(), false));
+        }
+        for s in h {
+            out.entry((sid, s.t))
+                .or_insert_with(|| (crate::head::histogram_bits(&s.h), true));
+        }
+    }
+    Ok(out)
+}
+
+/// A stored sample's value.
+pub(crate) enum StoredValue {
+    /// Float value bits.
+    Float(u64),
+    /// A histogram as stored.
+    Histogram(FloatHistogram),
+}
+
+/// The value of series `sid` at exactly `t` in parts (earliest write wins),
+/// used when the head only knows a restored timestamp.
+pub(crate) fn stored_sample_at(
+    cache: &ReadCache,
     head: &Head,
     sid: SeriesId,
     t: i64,
-) -> Option<(u64, bool)> {
+) -> Option<StoredValue> {
     let set = SidSet::new(vec![sid]);
     let mut acc = HashMap::new();
     let parts = head.parts.days.get(&day_of(t))?;
     for p in parts {
-        if gather_part(p, &set, t, t, Need::Samples, &mut acc).is_err() {
+        if gather_part(cache, p, &set, t, t, Need::Samples, &mut acc).is_err() {
             return None;
         }
     }
     let a = acc.remove(&sid)?;
     let (f, h) = a.finish();
     if let Some(s) = f.first() {
-        return Some((s.v.to_bits(), false));
+        return Some(StoredValue::Float(s.v.to_bits()));
     }
-    h.first().map(|s| (histogram_bits(&s.h), true))
+    h.into_iter().next().map(|s| StoredValue::Histogram(s.h))
+}
+
+/// Labels of `sid`: in-memory, or from the part indexes for dropped series.
+fn labels_of(reg: &Registry, cold: &HashMap<SeriesId, Labels>, sid: SeriesId) -> Labels {
+    match cold.get(&sid) {
+        Some(l) => l.clone(),
+        None => reg.labels(sid),
+    }
+}
+
+/// Merges series with equal label sets (a label set dropped from memory
+/// and written again has two ids); `out` is sorted by labels.
+fn merge_equal_labels(out: Vec<SeriesData>) -> Vec<SeriesData> {
+    let mut merged: Vec<SeriesData> = Vec::with_capacity(out.len());
+    for s in out {
+        match merged.last_mut() {
+            Some(last) if last.labels == s.labels => {
+                last.floats.extend(s.floats);
+                last.floats.sort_by_key(|x| x.t);
+                last.floats.dedup_by_key(|x| x.t);
+                last.histograms.extend(s.histograms);
+                last.histograms.sort_by_key(|x| x.t);
+                last.histograms.dedup_by_key(|x| x.t);
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
 }
 
 impl Querier for Db {
     fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<SeriesSet, StorageError> {
         let inner = &self.inner;
-        let ids = inner.select_ids(matchers);
+        if matchers.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let (ids, cold) = inner.resolve_ids(matchers, hints.mint, hints.maxt, false)?;
         if ids.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }
@@ -336,14 +468,20 @@ impl Querier for Db {
                 if need == Need::Samples && floats.is_empty() && histograms.is_empty() {
                     continue;
                 }
+                let labels = labels_of(&reg, &cold, sid);
+                if labels.is_empty() {
+                    // Dropped from memory after the ids were resolved.
+                    continue;
+                }
                 out.push(SeriesData {
-                    labels: reg.labels(sid),
+                    labels,
                     floats,
                     histograms,
                 });
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut out = merge_equal_labels(out);
         if hints.limit > 0 {
             out.truncate(hints.limit);
         }
@@ -357,10 +495,19 @@ impl Querier for Db {
         maxt: i64,
     ) -> Result<Vec<String>, StorageError> {
         let inner = &self.inner;
-        let ids = inner.present(inner.all_or_selected(matchers), mint, maxt)?;
+        let (ids, cold) = inner.resolve_ids(matchers, mint, maxt, true)?;
+        let ids = inner.present(ids, mint, maxt)?;
         let reg = inner.registry.read();
         let mut owned: BTreeSet<String> = BTreeSet::new();
         for sid in ids {
+            if let Some(l) = cold.get(&sid) {
+                for x in l.iter() {
+                    if !owned.contains(&x.name) {
+                        owned.insert(x.name.clone());
+                    }
+                }
+                continue;
+            }
             reg.for_each_label(sid, |n, _| {
                 if !owned.contains(n) {
                     owned.insert(n.to_string());
@@ -383,11 +530,15 @@ impl Querier for Db {
             Matcher::new(lookout_model::MatchOp::NotEqual, name, "")
                 .map_err(|e| StorageError::Unsupported(e.to_string()))?,
         );
-        let ids = inner.present(inner.select_ids(&ms), mint, maxt)?;
+        let (ids, cold) = inner.resolve_ids(&ms, mint, maxt, false)?;
+        let ids = inner.present(ids, mint, maxt)?;
         let reg = inner.registry.read();
         let mut values: BTreeSet<String> = BTreeSet::new();
         for sid in ids {
-            let v = reg.label_value(sid, name);
+            let v = match cold.get(&sid) {
+                Some(l) => l.get(name).unwrap_or(""),
+                None => reg.label_value(sid, name),
+            };
             if !v.is_empty() && !values.contains(v) {
                 values.insert(v.to_string());
             }

@@ -129,6 +129,8 @@ pub struct Registry {
     postings: HashMap<(u32, u32), Postings>,
     /// Value symbols seen per name symbol, in first-seen order.
     values_by_name: HashMap<u32, Vec<u32>>,
+    /// Live (non-dead) series.
+    live: usize,
 }
 
 /// The hash of a label set as the registry keys it.
@@ -205,6 +207,16 @@ impl Registry {
 
     /// Registers `labels` (which must not be registered yet) as the next id.
     pub fn insert(&mut self, labels: &Labels) -> Result<SeriesId, RegistryError> {
+        let id = self.insert_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))?;
+        debug_assert_eq!(self.stored_hash(id), labels_hash(labels));
+        Ok(id)
+    }
+
+    /// Registers a label set given as sorted (name, value) pairs as the next id.
+    fn insert_pairs<'a>(
+        &mut self,
+        labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<SeriesId, RegistryError> {
         let id = u32::try_from(self.starts.len()).map_err(|_| RegistryError::Full)?;
         if id == u32::MAX {
             return Err(RegistryError::Full);
@@ -213,9 +225,9 @@ impl Registry {
         if self.pairs.len() + labels.len() * 2 > u32::MAX as usize {
             return Err(RegistryError::Full);
         }
-        for l in labels.iter() {
-            let n = self.symbols.intern(&l.name)?;
-            let v = self.symbols.intern(&l.value)?;
+        for (name, value) in labels {
+            let n = self.symbols.intern(name)?;
+            let v = self.symbols.intern(value)?;
             self.pairs.push(n);
             self.pairs.push(v);
             match self.postings.entry((n, v)) {
@@ -227,7 +239,8 @@ impl Registry {
             }
         }
         self.starts.push(start);
-        let hash = labels_hash(labels);
+        self.live += 1;
+        let hash = self.stored_hash(id);
         let (symbols, pairs, starts) = (&self.symbols, &self.pairs, &self.starts);
         self.by_labels.insert_unique(hash, id, |&other| {
             let i = other as usize;
@@ -235,8 +248,61 @@ impl Registry {
             let e = starts.get(i + 1).map_or(pairs.len(), |&e| e as usize);
             Self::hash_pairs(symbols, &pairs[s..e])
         });
-        debug_assert_eq!(self.stored_hash(id), hash);
         Ok(id)
+    }
+
+    /// Reserves the next id for a series that is no longer held in memory
+    /// (an empty label range marks it; label sets are never empty).
+    pub fn insert_dead(&mut self) -> Result<SeriesId, RegistryError> {
+        let id = u32::try_from(self.starts.len()).map_err(|_| RegistryError::Full)?;
+        if id == u32::MAX {
+            return Err(RegistryError::Full);
+        }
+        let start = u32::try_from(self.pairs.len()).map_err(|_| RegistryError::Full)?;
+        self.starts.push(start);
+        Ok(id)
+    }
+
+    /// A copy holding only the live series for which `keep` holds; the
+    /// others become dead ids. Symbols, postings and hash tables are
+    /// rebuilt, so memory follows the kept series.
+    pub fn rebuild(
+        &self,
+        mut keep: impl FnMut(SeriesId) -> bool,
+    ) -> Result<Registry, RegistryError> {
+        let mut out = Registry::new();
+        for id in 0..self.len() as SeriesId {
+            if self.is_live(id) && keep(id) {
+                let pairs = self.pair_range(id);
+                out.insert_pairs(
+                    pairs
+                        .chunks_exact(2)
+                        .map(|p| (self.symbols.get_str(p[0]), self.symbols.get_str(p[1]))),
+                )?;
+            } else {
+                out.insert_dead()?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `id` exists and its labels are held in memory.
+    pub fn is_live(&self, id: SeriesId) -> bool {
+        let i = id as usize;
+        match self.starts.get(i) {
+            None => false,
+            Some(&s) => {
+                self.starts
+                    .get(i + 1)
+                    .map_or(self.pairs.len(), |&e| e as usize)
+                    > s as usize
+            }
+        }
+    }
+
+    /// Number of series whose labels are held in memory.
+    pub fn live_len(&self) -> usize {
+        self.live
     }
 
     /// The label set of series `id`.
@@ -269,9 +335,9 @@ impl Registry {
         ""
     }
 
-    /// Whether series `id` exists.
+    /// Whether series `id` exists and is live.
     pub fn contains(&self, id: SeriesId) -> bool {
-        (id as usize) < self.starts.len()
+        self.is_live(id)
     }
 
     fn postings_for(&self, name: u32, value: u32) -> &[SeriesId] {
@@ -346,11 +412,18 @@ impl Registry {
                 return Vec::new();
             }
         }
-        let mut r = result.unwrap_or_else(|| (0..self.len() as SeriesId).collect());
+        let mut r = result.unwrap_or_else(|| self.live_ids());
         for s in subtract {
             r = subtract_sorted(&r, &s);
         }
         r
+    }
+
+    /// Every live id, ascending.
+    pub fn live_ids(&self) -> Vec<SeriesId> {
+        (0..self.len() as SeriesId)
+            .filter(|&id| self.is_live(id))
+            .collect()
     }
 
     fn equal_postings(&self, name: &str, value: &str) -> Vec<SeriesId> {
@@ -521,5 +594,41 @@ mod tests {
             assert_eq!(r.lookup(&l), Some(i));
         }
         assert_eq!(r.select(&[Matcher::equal("idx", "123")]), vec![123]);
+    }
+
+    #[test]
+    fn rebuild_drops_series_and_their_memory() {
+        let mut r = Registry::new();
+        for i in 0..10_000 {
+            r.insert(&ls(&[
+                ("__name__", "m"),
+                ("pod", &format!("pod-{i:08}")),
+                ("job", "j"),
+            ]))
+            .unwrap();
+        }
+        let full = r.heap_bytes();
+        let kept = r.rebuild(|id| id % 10 == 0).unwrap();
+        assert_eq!(kept.len(), 10_000);
+        assert_eq!(kept.live_len(), 1000);
+        assert!(
+            kept.heap_bytes() * 4 < full,
+            "{} vs {full}",
+            kept.heap_bytes()
+        );
+        assert!(kept.is_live(20) && !kept.is_live(21));
+        assert_eq!(kept.labels(20), r.labels(20));
+        assert_eq!(kept.lookup(&r.labels(21)), None);
+        assert_eq!(kept.lookup(&r.labels(30)), Some(30));
+        assert!(kept
+            .select(&[Matcher::equal("pod", "pod-00000021")])
+            .is_empty());
+        assert_eq!(kept.select(&[Matcher::equal("job", "j")]).len(), 1000);
+        let not = Matcher::new(MatchOp::NotEqual, "job", "x").unwrap();
+        assert_eq!(kept.select(&[not]).len(), 1000);
+        // A dropped label set registers again under a new id.
+        let mut kept = kept;
+        assert_eq!(kept.insert(&r.labels(21)).unwrap(), 10_000);
+        assert_eq!(kept.lookup(&r.labels(21)), Some(10_000));
     }
 }

@@ -8,7 +8,8 @@
 //! the log).
 //!
 //! ```text
-//! "LKSNAP01" | zstd stream of label sets in id order | count (u64 LE) |
+//! "LKSNAP01" | zstd stream of label sets in id order (an empty set is a
+//! dead id, see [`crate::prune`]) | count (u64 LE) |
 //! crc32c of the zstd stream (u32 LE) | "LKSNPEND"
 //! ```
 
@@ -114,6 +115,12 @@ pub fn load(dir: &Path, reg: &mut Registry) -> io::Result<()> {
     let mut r = Reader::new(&raw);
     for _ in 0..count {
         let n = r.len(r.remaining()).map_err(|_| bad("record"))?;
+        if n == 0 {
+            // A series no longer held in memory (its labels are in the day
+            // indexes of the parts holding its data); the id stays taken.
+            reg.insert_dead().map_err(|e| bad(&e.to_string()))?;
+            continue;
+        }
         let mut labels = Vec::with_capacity(n);
         for _ in 0..n {
             let nl = r.len(r.remaining()).map_err(|_| bad("name"))?;

@@ -7,8 +7,11 @@ use crate::db::Db;
 /// Sizes and counts of a store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Registered series.
+    /// Registered series ids (including series dropped from memory).
     pub series: u64,
+    /// Series whose labels and postings are held in memory (recently
+    /// written ones).
+    pub series_in_memory: u64,
     /// Days with parts.
     pub days: u64,
     /// Parts.
@@ -43,6 +46,8 @@ pub struct Stats {
     pub merges_since_open: u64,
     /// Approximate heap bytes of the registry and head.
     pub heap_bytes: u64,
+    /// Of those, the registry's (labels, symbols, postings, id tables).
+    pub registry_heap_bytes: u64,
 }
 
 impl Stats {
@@ -78,7 +83,9 @@ impl Db {
         {
             let reg = inner.registry.read();
             s.series = reg.len() as u64;
+            s.series_in_memory = reg.live_len() as u64;
             s.heap_bytes = (reg.heap_bytes() + head_heap) as u64;
+            s.registry_heap_bytes = reg.heap_bytes() as u64;
         }
         s.days = parts.days.len() as u64;
         for p in parts.iter() {

@@ -101,10 +101,16 @@ fn verify(dir: &std::path::Path) -> Option<u64> {
     assert_eq!(hists.len(), 1);
     let hs = &hists[0].histograms;
     assert_eq!(hs.len() as u64, k / 5 + 1, "histogram samples");
+    let mut prev: Option<lookout_model::FloatHistogram> = None;
     for (i, h) in hs.iter().enumerate() {
         let n = i as u64 * 5;
         assert_eq!(h.t, crash_model::ts(n));
-        assert_eq!(h.h, crash_model::histogram(n));
+        // Stored with the counter-reset hint a Prometheus read reports.
+        let mut want = crash_model::histogram(n);
+        want.counter_reset_hint =
+            lookout_model::histogram::stored_counter_reset_hint(prev.as_ref(), &want);
+        assert_eq!(h.h, want);
+        prev = Some(want);
     }
     assert_eq!(
         series.len() as u64,

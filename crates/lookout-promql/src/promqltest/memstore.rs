@@ -101,11 +101,32 @@ struct MemAppender {
     store: MemStore,
     floats: Vec<(Labels, i64, f64)>,
     hists: Vec<(Labels, i64, FloatHistogram)>,
+    /// Newest sample queued per series in this batch: `None` for a float,
+    /// else the histogram as it will be stored.
+    newest: std::collections::HashMap<Labels, (i64, Option<FloatHistogram>)>,
+}
+
+impl MemAppender {
+    /// The series' newest sample (queued or stored), when it is a histogram.
+    fn previous_histogram(&self, labels: &Labels) -> Option<FloatHistogram> {
+        if let Some((_, h)) = self.newest.get(labels) {
+            return h.clone();
+        }
+        let guard = self.store.series.read().ok()?;
+        let s = guard.get(labels)?;
+        let lf = s.floats.last().map(|x| x.t);
+        let lh = s.histograms.last()?;
+        if lf.is_some_and(|t| t > lh.t) {
+            return None;
+        }
+        Some(lh.h.clone())
+    }
 }
 
 impl Appender for MemAppender {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
         self.floats.push((labels.clone(), t, v));
+        self.newest.insert(labels.clone(), (t, None));
         Ok(())
     }
 
@@ -115,7 +136,13 @@ impl Appender for MemAppender {
         t: i64,
         h: &FloatHistogram,
     ) -> Result<(), AppendError> {
-        self.hists.push((labels.clone(), t, h.clone()));
+        // Stored with the hint a Prometheus read reports, like lookout-tsdb.
+        let prev = self.previous_histogram(labels);
+        let mut stored = h.clone();
+        stored.counter_reset_hint =
+            lookout_model::histogram::stored_counter_reset_hint(prev.as_ref(), h);
+        self.hists.push((labels.clone(), t, stored.clone()));
+        self.newest.insert(labels.clone(), (t, Some(stored)));
         Ok(())
     }
 
@@ -157,6 +184,7 @@ impl Appendable for MemStore {
             store: self.clone(),
             floats: Vec::new(),
             hists: Vec::new(),
+            newest: std::collections::HashMap::new(),
         })
     }
 }

@@ -79,12 +79,10 @@ pub fn run_script(text: &str, engine: &Engine, new_store: &StoreFactory) -> File
         }
     };
     let mut hist_metrics: Vec<String> = Vec::new();
-    let mut last_hist: HintState = HintState::new();
     for cmd in &script.commands {
         match cmd {
             Command::Clear => {
                 hist_metrics.clear();
-                last_hist.clear();
                 match new_store() {
                     Ok(s) => store = s,
                     Err(e) => {
@@ -94,7 +92,7 @@ pub fn run_script(text: &str, engine: &Engine, new_store: &StoreFactory) -> File
                 }
             }
             Command::Load(l) => {
-                if let Err(e) = load(store.as_ref(), l, &mut hist_metrics, &mut last_hist) {
+                if let Err(e) = load(store.as_ref(), l, &mut hist_metrics) {
                     out.error = Some(e);
                     return out;
                 }
@@ -115,45 +113,7 @@ pub fn run_script(text: &str, engine: &Engine, new_store: &StoreFactory) -> File
     out
 }
 
-/// Last sample kind per series, to derive counter-reset hints.
-type HintState = std::collections::HashMap<Labels, Option<FloatHistogram>>;
-
-/// The counter-reset hint Prometheus' TSDB reports for an appended
-/// histogram: explicit gauge and reset hints stay; a histogram following
-/// another histogram of the series becomes `CounterReset` when a reset is
-/// detected and `NotCounterReset` otherwise; the first keeps its hint.
-fn storage_hint(
-    prev: Option<&FloatHistogram>,
-    cur: &FloatHistogram,
-) -> lookout_model::CounterResetHint {
-    use lookout_model::CounterResetHint::*;
-    // Prometheus' TSDB reports the first sample of a chunk (and so every
-    // detected or hinted reset) as "unknown" (upstream issue 15346).
-    match (cur.counter_reset_hint, prev) {
-        (Gauge, _) => Gauge,
-        (CounterReset, _) => Unknown,
-        (hint, None) => hint,
-        (_, Some(p)) => {
-            if p.counter_reset_hint == Gauge {
-                return cur.counter_reset_hint;
-            }
-            let mut c = cur.clone();
-            c.counter_reset_hint = Unknown;
-            if crate::engine::histogram::detect_reset(&c, p) {
-                Unknown
-            } else {
-                NotCounterReset
-            }
-        }
-    }
-}
-
-fn load(
-    store: &dyn TestStore,
-    l: &LoadCmd,
-    hist_metrics: &mut Vec<String>,
-    last: &mut HintState,
-) -> Result<(), String> {
+fn load(store: &dyn TestStore, l: &LoadCmd, hist_metrics: &mut Vec<String>) -> Result<(), String> {
     let mut app = store.appendable().appender();
     let mut floats_by_series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
     for (labels, vals) in &l.series {
@@ -162,7 +122,6 @@ fn load(
             match v {
                 SeqValue::Gap => {}
                 SeqValue::Float(f) => {
-                    last.insert(labels.clone(), None);
                     app.append(labels, t, *f)
                         .map_err(|e| format!("load {labels}: {e}"))?;
                     floats_by_series
@@ -170,23 +129,19 @@ fn load(
                         .or_default()
                         .push((t, *f));
                 }
-                SeqValue::Stale => {
-                    last.insert(labels.clone(), None);
-                    app.append(labels, t, STALE_NAN)
-                        .map_err(|e| format!("load {labels}: {e}"))?
-                }
+                SeqValue::Stale => app
+                    .append(labels, t, STALE_NAN)
+                    .map_err(|e| format!("load {labels}: {e}"))?,
                 SeqValue::Histogram(h, _) => {
                     if let Some(n) = labels.metric_name() {
                         if !hist_metrics.iter().any(|m| m == n) {
                             hist_metrics.push(n.to_string());
                         }
                     }
-                    let mut stored = (**h).clone();
-                    stored.counter_reset_hint =
-                        storage_hint(last.get(labels).and_then(|x| x.as_ref()), h);
-                    app.append_histogram(labels, t, &stored)
+                    // The store derives the counter-reset hint a read
+                    // reports, as Prometheus' TSDB does.
+                    app.append_histogram(labels, t, h)
                         .map_err(|e| format!("load {labels}: {e}"))?;
-                    last.insert(labels.clone(), Some(stored));
                 }
             }
         }

@@ -81,6 +81,30 @@ pub enum BenchCommand {
         #[arg(long, default_value = "200")]
         fsync: String,
     },
+    /// Series churn: every simulated day a new set of series replaces the
+    /// previous one (days finalised and idle series dropped after each);
+    /// prints per day the series held in memory and resident memory.
+    Churn(ChurnArgs),
+}
+
+/// Options of `lookout tsdb bench churn`.
+#[derive(clap::Args, Debug)]
+pub struct ChurnArgs {
+    /// Series per day (each day's set replaces the previous day's).
+    #[arg(long, default_value_t = 100_000)]
+    series: u64,
+    /// Days to simulate.
+    #[arg(long, default_value_t = 5)]
+    days: u32,
+    /// Samples per series (15 s apart, at the start of its day).
+    #[arg(long, default_value_t = 16)]
+    samples_per_series: u32,
+    /// Data directory (created; must not hold a store already).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Never drop idle series from memory (for comparison).
+    #[arg(long, default_value_t = false)]
+    keep_idle: bool,
 }
 
 /// Runs a `tsdb` subcommand.
@@ -114,7 +138,87 @@ pub fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
             start_ms,
             include_close,
         }),
+        TsdbCommand::Bench {
+            bench: BenchCommand::Churn(a),
+        } => bench_churn(a),
     }
+}
+
+fn bench_churn(a: ChurnArgs) -> anyhow::Result<ExitCode> {
+    const DAY: i64 = 86_400_000;
+    if a.data_dir.join("series.log").exists() {
+        bail!(
+            "{} already holds a store; bench churn needs a fresh directory",
+            a.data_dir.display()
+        );
+    }
+    if a.series == 0 || a.days == 0 || a.samples_per_series == 0 {
+        bail!("--series, --days and --samples-per-series must be positive");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let base = (now / DAY - i64::from(a.days) - 1) * DAY;
+    let opts = Options {
+        retention: None,
+        fsync: FsyncPolicy::Never,
+        background: false,
+        final_merge_delay: std::time::Duration::ZERO,
+        drop_idle_series_after: if a.keep_idle {
+            Duration::from_secs(100 * 365 * 86_400)
+        } else {
+            Options::default().drop_idle_series_after
+        },
+        ..Options::default()
+    };
+    let rss_start = current_rss();
+    let db =
+        Db::open(&a.data_dir, opts).with_context(|| format!("opening {}", a.data_dir.display()))?;
+    for day in 0..a.days {
+        let day_start = base + i64::from(day) * DAY;
+        let mut refs: Vec<SeriesRef> = Vec::with_capacity(a.series as usize);
+        for i in 0..a.series {
+            let l = Labels::from_pairs([
+                ("__name__", format!("bench_churn_{}", i % 50)),
+                ("instance", format!("host-{:05}:9100", i / 50)),
+                ("job", "bench".to_string()),
+                ("pod", format!("d{day}-{i:07}")),
+            ]);
+            refs.push(
+                db.series_ref(&l)
+                    .map_err(|e| anyhow::anyhow!("series {i}: {e}"))?,
+            );
+        }
+        let mut batch: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(10_000);
+        for step in 0..a.samples_per_series {
+            let t = day_start + i64::from(step) * 15_000;
+            for (i, r) in refs.iter().enumerate() {
+                let v = ((i as u64 * 7919 + u64::from(step) * 31) % 100_000) as f64 / 100.0;
+                batch.push((*r, t, v));
+                if batch.len() >= 10_000 {
+                    db.append_batch(&batch, &[])?;
+                    batch.clear();
+                }
+            }
+        }
+        if !batch.is_empty() {
+            db.append_batch(&batch, &[])?;
+        }
+        drop(refs);
+        db.compact_full(&|_| {})?;
+        let st = db.stats();
+        let rss = current_rss();
+        println!(
+            "bench_churn day={day} series_ids={} series_in_memory={} heap_bytes={} rss_bytes={rss} \
+             rss_above_start_per_series_in_memory={:.1}",
+            st.series,
+            st.series_in_memory,
+            st.heap_bytes,
+            rss.saturating_sub(rss_start) as f64 / st.series_in_memory.max(1) as f64,
+        );
+    }
+    db.close()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Options for operating on an existing store from the command line: no
@@ -146,7 +250,10 @@ fn per_sample(bytes: u64, samples: u64) -> f64 {
 
 fn print_stats(s: &Stats) {
     let n = s.samples();
-    println!("series                {}", s.series);
+    println!(
+        "series                {} ({} in memory, the rest only in part indexes)",
+        s.series, s.series_in_memory
+    );
     println!(
         "samples               {} ({} in parts, {} in head)",
         n, s.part_samples, s.head_samples
