@@ -47,8 +47,42 @@ pub fn write_str(out: &mut String, s: &str) {
 /// Appends a sample value as a JSON string (`"1.5"`, `"NaN"`, `"+Inf"`).
 pub fn write_value(out: &mut String, v: f64) {
     out.push('"');
-    gofloat::write_prom_json_value(v, out);
+    write_number(out, v);
     out.push('"');
+}
+
+/// Significant digits of a plain decimal (`-0.00120` → 3).
+fn significant_digits(s: &str) -> usize {
+    let digits = s.bytes().filter(u8::is_ascii_digit);
+    digits.skip_while(|&b| b == b'0').count()
+}
+
+/// `gofloat::write_prom_json_value`'s text, faster for the common values:
+/// results can hold millions of points and `core::fmt`'s float path
+/// dominated range-query serialisation. Integers below 1e15 are printed as
+/// integers (exact in both f64 and i64); other plain-layout magnitudes use
+/// `ryu`'s shortest round-trip digits when they are at most 15 significant
+/// digits laid out without an exponent: a float's round-trip interval is
+/// narrower than the spacing of 15-digit decimals, so that shortest string
+/// is unique and every correct formatter (Go's, `core::fmt`'s) prints it.
+/// With 16–17 digits several shortest strings can exist and formatters
+/// break the tie differently, so those, like NaN, ±Inf, -0 and exponent
+/// layouts, go through the reference formatter.
+fn write_number(out: &mut String, v: f64) {
+    let a = v.abs();
+    if a < 1e15 && v.fract() == 0.0 && !(v == 0.0 && v.is_sign_negative()) {
+        out.push_str(itoa::Buffer::new().format(v as i64));
+        return;
+    }
+    if (1e-4..1e15).contains(&a) {
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        if !s.contains('e') && significant_digits(s) <= 15 {
+            out.push_str(s);
+            return;
+        }
+    }
+    gofloat::write_prom_json_value(v, out);
 }
 
 /// Appends a scalar result value (always the plain `'f'` layout).
@@ -61,16 +95,21 @@ pub fn write_scalar_value(out: &mut String, v: f64) {
 /// Appends a millisecond timestamp as JSON seconds: the integer part and, if
 /// the milliseconds are not zero, a dot and exactly three digits.
 pub fn write_timestamp(out: &mut String, t_ms: i64) {
-    use std::fmt::Write;
     let neg = t_ms < 0;
     let abs = t_ms.unsigned_abs();
     if neg {
         out.push('-');
     }
-    let _ = write!(out, "{}", abs / 1000);
+    out.push_str(itoa::Buffer::new().format(abs / 1000));
     let frac = abs % 1000;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        let digits = [
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        out.push_str(std::str::from_utf8(&digits).unwrap_or(".000"));
     }
 }
 
@@ -259,6 +298,45 @@ pub fn write_histogram(out: &mut String, h: &FloatHistogram) {
 
 #[cfg(test)]
 mod tests {
+    fn reference(v: f64) -> String {
+        let mut s = String::new();
+        gofloat::write_prom_json_value(v, &mut s);
+        s
+    }
+
+    fn fast(v: f64) -> String {
+        let mut s = String::new();
+        write_number(&mut s, v);
+        s
+    }
+
+    #[test]
+    fn fast_value_formatting_matches_the_reference() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut vals = vec![
+            0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.3, 1e-4, 9.999e-5, 1e15, 999999999999999.0,
+            1e15 - 0.5, 1e21, 1e-7, 123.456, -2.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY,
+            f64::MIN_POSITIVE, f64::MAX, 5e-324, 4096.0 * 1234.0, 1.7976931348623157e308,
+        ];
+        for _ in 0..200_000 {
+            let r = next();
+            vals.push(f64::from_bits(r));
+            vals.push((r % 10_000_000) as f64 / 100.0);
+            vals.push((r % 1_000_000_007) as f64 / 1000.0 - 5e5);
+            vals.push((r >> 11) as f64 * 1e-3);
+            vals.push((r >> 20) as f64);
+        }
+        for v in vals {
+            assert_eq!(fast(v), reference(v), "{v:e} (bits {:#x})", v.to_bits());
+        }
+    }
+
     use super::*;
     use lookout_model::Span;
 

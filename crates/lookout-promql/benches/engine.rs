@@ -1,6 +1,7 @@
 //! Engine benchmarks over an in-memory store: selection, `rate` over 10k
 //! series, `sum by` aggregation, classic `histogram_quantile`, and a
-//! subquery over a 1h range. Each runs as an instant query and as a 1h
+//! subquery over a 1h range; plus the shapes of performance-anchors §4.6
+//! (`count` over a name regex, `max_over_time`, `quantile`). Each runs as an instant query and as a 1h
 //! range query with a 1m step.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -69,6 +70,12 @@ fn benches(c: &mut Criterion) {
             "subquery_1h",
             "max_over_time(sum by (job) (rate(http_requests_total[5m]))[1h:1m])",
         ),
+        ("count_by_regex", r#"count({__name__=~"http_.*"})"#),
+        (
+            "max_over_time_30m",
+            "max_over_time(http_requests_total[30m])",
+        ),
+        ("quantile", "quantile(0.9, http_requests_total)"),
     ];
     let mut g = c.benchmark_group("instant");
     g.sample_size(10);

@@ -65,32 +65,83 @@ pub(crate) enum Need {
 }
 
 /// Samples of one series from all sources, with source ranks.
+///
+/// Floats are kept as final `FloatSample`s in arrival order. Sources are
+/// visited oldest first and, for in-order ingestion, each adds only newer
+/// timestamps, so the common case needs no sort, no dedup and no copy at
+/// the end; `runs` remembers which source (rank) every stretch came from
+/// for the rare case where timestamps overlap (out-of-order writes,
+/// re-sent samples).
 #[derive(Default)]
 pub(crate) struct Acc {
-    floats: Vec<(i64, u64, u64)>,
+    floats: Vec<FloatSample>,
+    /// (first index into `floats`, source rank), one entry per change of rank.
+    runs: Vec<(usize, u64)>,
+    /// Some timestamp did not exceed the one before it.
+    overlapping: bool,
     hists: Vec<(i64, u64, FloatHistogram)>,
     present: bool,
 }
 
 impl Acc {
+    fn start_run(&mut self, rank: u64, first_t: i64) {
+        if self.runs.last().map(|r| r.1) != Some(rank) {
+            self.runs.push((self.floats.len(), rank));
+        }
+        if self.floats.last().is_some_and(|l| l.t >= first_t) {
+            self.overlapping = true;
+        }
+    }
+
+    fn push_float(&mut self, rank: u64, t: i64, bits: u64) {
+        self.start_run(rank, t);
+        self.floats.push(FloatSample {
+            t,
+            v: f64::from_bits(bits),
+        });
+    }
+
+    /// Appends one block's samples (timestamps strictly increasing).
+    fn extend_floats(&mut self, rank: u64, ts: &[i64], vs: &[f64]) {
+        let Some(&first) = ts.first() else {
+            return;
+        };
+        self.start_run(rank, first);
+        self.floats
+            .extend(ts.iter().zip(vs).map(|(&t, &v)| FloatSample { t, v }));
+    }
+
     fn finish(mut self) -> (Vec<FloatSample>, Vec<HistogramSample>) {
-        // One source (the common case) is already in strict time order.
-        if !self.floats.windows(2).all(|w| w[0].0 < w[1].0) {
-            self.floats.sort_by_key(|&(t, rank, _)| (t, rank));
-            self.floats.dedup_by_key(|s| s.0);
-        }
-        if !self.hists.windows(2).all(|w| w[0].0 < w[1].0) {
-            self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
-            self.hists.dedup_by_key(|s| s.0);
-        }
-        (
-            self.floats
+        let floats = if self.overlapping {
+            // Earliest write (lowest rank) wins on equal timestamps; equal
+            // (t, rank) keep arrival order (stable sort, first kept).
+            let mut ranked: Vec<(i64, u64, u64)> = Vec::with_capacity(self.floats.len());
+            for (k, &(start, rank)) in self.runs.iter().enumerate() {
+                let end = self.runs.get(k + 1).map_or(self.floats.len(), |r| r.0);
+                ranked.extend(
+                    self.floats
+                        .get(start..end)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|s| (s.t, rank, s.v.to_bits())),
+                );
+            }
+            ranked.sort_by_key(|&(t, rank, _)| (t, rank));
+            ranked.dedup_by_key(|s| s.0);
+            ranked
                 .into_iter()
                 .map(|(t, _, b)| FloatSample {
                     t,
                     v: f64::from_bits(b),
                 })
-                .collect(),
+                .collect()
+        } else {
+            self.floats
+        };
+        self.hists.sort_by_key(|(t, rank, _)| (*t, *rank));
+        self.hists.dedup_by_key(|s| s.0);
+        (
+            floats,
             self.hists
                 .into_iter()
                 .map(|(t, _, h)| HistogramSample { t, h })
@@ -264,7 +315,7 @@ fn push_row(
         return;
     }
     if r.kind == 0 {
-        a.floats.push((r.t, rank, r.bits));
+        a.push_float(rank, r.t, r.bits);
     } else if let Some(h) = hists.get(r.bits as usize) {
         a.hists.push((r.t, rank, h.clone()));
     }
@@ -325,12 +376,7 @@ fn gather_part(
             }
             match &d.values {
                 BlockValues::Floats(vs) => {
-                    a.floats.extend(
-                        ts[lo..hi]
-                            .iter()
-                            .zip(&vs[lo..hi])
-                            .map(|(&t, v)| (t, rank, v.to_bits())),
-                    );
+                    a.extend_floats(rank, &ts[lo..hi], vs.get(lo..).unwrap_or(&[]));
                 }
                 BlockValues::Histograms(hs) => {
                     for (t, h) in ts[lo..hi].iter().zip(&hs[lo..hi]) {
@@ -544,5 +590,43 @@ impl Querier for Db {
             }
         }
         Ok(values.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts_vs(a: (Vec<FloatSample>, Vec<HistogramSample>)) -> Vec<(i64, f64)> {
+        a.0.into_iter().map(|s| (s.t, s.v)).collect()
+    }
+
+    #[test]
+    fn in_order_sources_are_concatenated() {
+        let mut a = Acc::default();
+        a.extend_floats(1, &[10, 20], &[1.0, 2.0]);
+        a.extend_floats(2, &[30], &[3.0]);
+        a.push_float(RANK_ACTIVE, 40, 4.0f64.to_bits());
+        assert!(!a.overlapping);
+        assert_eq!(
+            ts_vs(a.finish()),
+            vec![(10, 1.0), (20, 2.0), (30, 3.0), (40, 4.0)]
+        );
+    }
+
+    #[test]
+    fn overlapping_sources_sort_and_earliest_write_wins() {
+        let mut a = Acc::default();
+        // A newer part (rank 5) is visited before an older one (rank 2) of
+        // another day ordering; equal timestamps keep the lowest rank.
+        a.extend_floats(5, &[10, 20, 30], &[5.0, 5.0, 5.0]);
+        a.extend_floats(2, &[20, 25], &[2.0, 2.0]);
+        a.push_float(RANK_ACTIVE, 30, 9.0f64.to_bits());
+        a.push_float(RANK_ACTIVE, 5, 9.0f64.to_bits());
+        assert!(a.overlapping);
+        assert_eq!(
+            ts_vs(a.finish()),
+            vec![(5, 9.0), (10, 5.0), (20, 2.0), (25, 2.0), (30, 5.0)]
+        );
     }
 }

@@ -368,6 +368,35 @@ impl<'a> Evaluator<'a> {
             } else {
                 n.min(s.floats.len() + shists.len() + 1)
             });
+            if at.is_none() && shists.is_empty() {
+                // Float-only series over a grid (the common case): the
+                // general loop below without its histogram and `@` cases.
+                let fl = &s.floats;
+                let mut fi = 0usize;
+                for i in 0..n {
+                    let t = grid.t(i);
+                    let r = t - offset;
+                    while fi < fl.len() && fl[fi].t <= r {
+                        fi += 1;
+                    }
+                    let Some(f) = fi.checked_sub(1).and_then(|k| fl.get(k)) else {
+                        continue;
+                    };
+                    if f.t > r - lookback && !is_stale_nan(f.v) {
+                        let v = if sample_ts { f.t as f64 / 1000.0 } else { f.v };
+                        pts.push(Pt { t, v: V::F(v) });
+                    }
+                }
+                if !pts.is_empty() {
+                    total += pts.len();
+                    out.push(SeriesV {
+                        labels: s.labels,
+                        drop_name: false,
+                        pts,
+                    });
+                }
+                continue;
+            }
             let (mut fi, mut hi) = (0usize, 0usize);
             let mut cached: Option<Option<V>> = None;
             for i in 0..n {

@@ -177,6 +177,18 @@ impl Evaluator<'_> {
             return Ok(Val::Vector(self.absent_over_time(c, &rv, grid)));
         }
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        // Where annotations point; found once, not per window.
+        let matrix_pos = c
+            .args
+            .iter()
+            .find(|a| matches!(a.value_type(), ValueType::Matrix))
+            .map(|a| a.pos())
+            .unwrap_or(c.pos);
+        let sliding = match name {
+            "max_over_time" => Some(true),
+            "min_over_time" => Some(false),
+            _ => None,
+        };
         let n = grid.len();
         let mut out = Vec::with_capacity(rv.series.len());
         for s in &rv.series {
@@ -186,6 +198,19 @@ impl Evaluator<'_> {
             let mut hc = Cursor::default();
             let mut pts = Vec::new();
             let mut any_float_out = false;
+            if let (Some(max), false, false, true) =
+                (sliding, rv.anchored, rv.smoothed, s.hists.is_empty())
+            {
+                sliding_extreme(&s.floats, grid, &rv, max, &mut pts);
+                if !pts.is_empty() {
+                    out.push(SeriesV {
+                        labels: s.labels.clone(),
+                        drop_name: s.drop_name || !keep_name,
+                        pts,
+                    });
+                }
+                continue;
+            }
             for i in 0..n {
                 let t = grid.t(i);
                 let end = rv.window_end(t);
@@ -212,7 +237,7 @@ impl Evaluator<'_> {
                 let v = if rv.anchored || rv.smoothed {
                     self.extended_kernel(name, &w, &rv, &metric, c)
                 } else {
-                    self.range_kernel(name, &w, &params, &metric, &rv, c)
+                    self.range_kernel(name, &w, &params, &metric, &rv, matrix_pos)
                 };
                 if let Some(v) = v {
                     if matches!(v, V::F(_)) {
@@ -292,19 +317,13 @@ impl Evaluator<'_> {
         params: &[f64],
         metric: &str,
         rv: &RangeVal,
-        c: &Call,
+        pos: PosRange,
     ) -> Option<V> {
         let fs = w.floats;
         let hs = w.hists;
         if fs.is_empty() && hs.is_empty() {
             return None;
         }
-        let pos = c
-            .args
-            .iter()
-            .find(|a| matches!(a.value_type(), ValueType::Matrix))
-            .map(|a| a.pos())
-            .unwrap_or(c.pos);
         match name {
             "rate" | "increase" | "delta" => {
                 let is_counter = name != "delta";
@@ -790,6 +809,52 @@ pub(crate) fn avg_floats(fs: &[FloatSample]) -> f64 {
     }
 }
 
+/// `max_over_time` (`max`) or `min_over_time` of a float-only series at
+/// every step, in one pass: a monotonic deque of sample indices holds the
+/// window's candidates, so each sample is pushed and popped once instead of
+/// being rescanned by every overlapping window. Same answers as the
+/// per-window scan: NaN loses to any number (an all-NaN window gives NaN)
+/// and among equal extremes the earliest sample wins (only strictly better
+/// values displace a candidate).
+fn sliding_extreme(fs: &[FloatSample], grid: Grid, rv: &RangeVal, max: bool, pts: &mut Vec<Pt>) {
+    let better = |a: f64, b: f64| if max { a > b } else { a < b };
+    let mut deque: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut cur = Cursor::default();
+    let mut pushed = 0usize;
+    let mut prev_end = i64::MIN;
+    for i in 0..grid.len() {
+        let t = grid.t(i);
+        let end = rv.window_end(t);
+        let start = end - rv.range;
+        cur.advance(fs, |x| x.t, start, end);
+        if end < prev_end {
+            // Windows never move back on a grid; restart if one ever does.
+            deque.clear();
+            pushed = cur.lo;
+        }
+        prev_end = end;
+        // Admit samples up to the window's end.
+        while pushed < cur.hi {
+            let v = fs[pushed].v;
+            if !v.is_nan() {
+                while deque.back().is_some_and(|&b| better(v, fs[b].v)) {
+                    deque.pop_back();
+                }
+                deque.push_back(pushed);
+            }
+            pushed += 1;
+        }
+        // Retire samples that left at the start.
+        while deque.front().is_some_and(|&f| f < cur.lo) {
+            deque.pop_front();
+        }
+        if cur.hi > cur.lo {
+            let v = deque.front().map_or(f64::NAN, |&f| fs[f].v);
+            pts.push(Pt { t, v: V::F(v) });
+        }
+    }
+}
+
 fn float_kernel(name: &str, fs: &[FloatSample], params: &[f64], w: &Window) -> Option<V> {
     match name {
         "min_over_time" | "ts_of_min_over_time" => {
@@ -967,4 +1032,83 @@ pub(crate) fn absent_labels(arg: Option<&Expr>) -> lookout_model::Labels {
         }
     }
     b.into_labels()
+}
+
+#[cfg(test)]
+mod sliding_tests {
+    use super::*;
+
+    /// The per-window rule the sliding version must reproduce.
+    fn scan(fs: &[FloatSample], max: bool) -> f64 {
+        let mut best = fs[0].v;
+        for p in &fs[1..] {
+            let better = if max { p.v > best } else { p.v < best };
+            if better || best.is_nan() {
+                best = p.v;
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn sliding_extreme_matches_per_window_scan() {
+        let choices = [f64::NAN, -0.0, 0.0, 1.0, 2.0, -3.0, 2.0, f64::INFINITY];
+        let mut x: u64 = 12345;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for case in 0..200 {
+            let mut t = (next() % 50) as i64;
+            let fs: Vec<FloatSample> = (0..(next() % 120))
+                .map(|_| {
+                    t += 1 + (next() % 40) as i64;
+                    FloatSample {
+                        t,
+                        v: choices[(next() % choices.len() as u64) as usize],
+                    }
+                })
+                .collect();
+            let rv = RangeVal {
+                series: Vec::new(),
+                range: 1 + (next() % 300) as i64,
+                offset: (next() % 20) as i64,
+                at: (case % 7 == 0).then_some((next() % 2000) as i64),
+                anchored: false,
+                smoothed: false,
+            };
+            let grid = Grid {
+                start: (next() % 100) as i64,
+                end: 2500,
+                step: 1 + (next() % 60) as i64,
+            };
+            for max in [true, false] {
+                let mut got = Vec::new();
+                sliding_extreme(&fs, grid, &rv, max, &mut got);
+                let mut want = Vec::new();
+                for i in 0..grid.len() {
+                    let t = grid.t(i);
+                    let end = rv.window_end(t);
+                    let w: Vec<FloatSample> = fs
+                        .iter()
+                        .copied()
+                        .filter(|s| s.t > end - rv.range && s.t <= end)
+                        .collect();
+                    if !w.is_empty() {
+                        want.push((t, scan(&w, max).to_bits()));
+                    }
+                }
+                let got: Vec<(i64, u64)> = got
+                    .iter()
+                    .map(|p| match p.v {
+                        V::F(v) => (p.t, v.to_bits()),
+                        V::H(_) => (p.t, 0),
+                    })
+                    .collect();
+                assert_eq!(got, want, "case {case} max={max}");
+            }
+        }
+    }
 }

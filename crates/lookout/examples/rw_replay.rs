@@ -6,11 +6,14 @@
 //! Usage: `rw_replay <url> <bodies-file> [connections]`
 //!
 //! A raw socket client keeps the generator's own CPU cost small next to the
-//! servers it measures; bodies are split round-robin over connections, so
-//! per-series time order holds within each connection only when series are
-//! partitioned — loadgen bodies are time-major, so use one connection per
-//! series partition or accept that a receiver may see a few out-of-order
-//! samples at request boundaries (reported as `status_400`).
+//! servers it measures. Body `i` goes to connection `i % connections`, and
+//! each connection sends its bodies in file order, waiting for every answer.
+//! With time-major bodies whose series count is a multiple of
+//! `connections × samples per request` (every `bench/ingest.sh` data set),
+//! each series therefore travels on one connection in time order, so a
+//! receiver sees no out-of-order samples; otherwise a few may be refused
+//! at request boundaries (counted as `status_400`). A request that fails at
+//! the socket level twice is counted as `status_0`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -30,6 +33,12 @@ fn read_bodies(path: &str) -> std::io::Result<Vec<Vec<u8>>> {
         f.read_exact(&mut b)?;
         out.push(b);
     }
+}
+
+fn connect(host: &str) -> Option<BufReader<TcpStream>> {
+    let stream = TcpStream::connect(host).ok()?;
+    stream.set_nodelay(true).ok();
+    Some(BufReader::with_capacity(64 << 10, stream))
 }
 
 /// Sends one request and returns the status code.
@@ -116,11 +125,25 @@ fn main() {
                 let bodies = &bodies;
                 s.spawn(move || {
                     let mut counts = std::collections::BTreeMap::new();
-                    let stream = TcpStream::connect(host).expect("connect");
-                    stream.set_nodelay(true).ok();
-                    let mut conn = BufReader::new(stream);
+                    let mut conn: Option<BufReader<TcpStream>> = None;
                     for b in bodies.iter().skip(c).step_by(conns) {
-                        let code = post(&mut conn, host, path, b).unwrap_or(0);
+                        // A receiver may close the connection (e.g. after an
+                        // error answer): reconnect once per request, and
+                        // count a request that still fails as status 0.
+                        let mut code = 0;
+                        for _attempt in 0..2 {
+                            if conn.is_none() {
+                                conn = connect(host);
+                            }
+                            let Some(cn) = conn.as_mut() else { break };
+                            match post(cn, host, path, b) {
+                                Ok(c) => {
+                                    code = c;
+                                    break;
+                                }
+                                Err(_) => conn = None,
+                            }
+                        }
                         *counts.entry(code).or_insert(0u64) += 1;
                     }
                     counts
