@@ -235,7 +235,7 @@ fn parse_metric(s: &str) -> Result<LabelMap, String> {
 }
 
 fn ms_go_duration(ms: i64) -> String {
-    lookout_template::gotime::duration_string(ms * 1_000_000)
+    lookout_model::format_go_duration(ms * 1_000_000)
 }
 
 /// Runs `test rules` over files; writes promtool's output; returns the

@@ -418,7 +418,7 @@ impl Object for Duration {
         Some(Value::Int(self.0, IntType::Int64))
     }
     fn go_string(&self) -> Option<String> {
-        Some(duration_string(self.0))
+        Some(lookout_model::format_go_duration(self.0))
     }
     fn method(&self, name: &str) -> Option<GoSignature> {
         match name {
@@ -432,7 +432,7 @@ impl Object for Duration {
         let d = self.0;
         let i64v = |v: i64| Value::Int(v, IntType::Int64);
         Ok(match name {
-            "String" => Value::from(duration_string(d)),
+            "String" => Value::from(lookout_model::format_go_duration(d)),
             "Hours" => {
                 let h = d / 3_600_000_000_000;
                 let ns = d % 3_600_000_000_000;
@@ -468,66 +468,6 @@ impl Object for Duration {
             }
             _ => return Err(format!("no method {name}")),
         })
-    }
-}
-
-fn fmt_frac(mut v: u64, prec: usize) -> (String, u64) {
-    let mut digits = Vec::new();
-    let mut print = false;
-    for _ in 0..prec {
-        let digit = v % 10;
-        print = print || digit != 0;
-        if print {
-            digits.push(b'0' + digit as u8);
-        }
-        v /= 10;
-    }
-    let mut s = String::new();
-    if print {
-        s.push('.');
-        digits.reverse();
-        s.push_str(&String::from_utf8_lossy(&digits));
-    }
-    (s, v)
-}
-
-/// Go's `time.Duration.String()`: `1h2m3.5s`, `1.5ms`, `0s`.
-pub fn duration_string(d: i64) -> String {
-    let neg = d < 0;
-    let mut u = d.unsigned_abs();
-    let mut out = String::new();
-    if u < 1_000_000_000 {
-        if u == 0 {
-            return "0s".into();
-        }
-        let (prec, unit) = if u < 1_000 {
-            (0, "ns")
-        } else if u < 1_000_000 {
-            (3, "µs")
-        } else {
-            (6, "ms")
-        };
-        let (frac, rest) = fmt_frac(u, prec);
-        out = format!("{rest}{frac}{unit}");
-    } else {
-        let (frac, rest) = fmt_frac(u, 9);
-        u = rest;
-        let secs = format!("{}{}s", u % 60, frac);
-        u /= 60;
-        if u > 0 {
-            let mins = u % 60;
-            u /= 60;
-            if u > 0 {
-                out.push_str(&format!("{u}h"));
-            }
-            out.push_str(&format!("{mins}m"));
-        }
-        out.push_str(&secs);
-    }
-    if neg {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 
@@ -812,8 +752,5 @@ mod tests {
             t.format("Mon Jan _2 3:04PM 2006 Z07:00"),
             "Wed May  1 10:00AM 2024 +02:00"
         );
-        assert_eq!(duration_string(3_723_500_000_000), "1h2m3.5s");
-        assert_eq!(duration_string(1_500_000), "1.5ms");
-        assert_eq!(duration_string(-1_000), "-1µs");
     }
 }

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use lookout_model::Secret;
 use serde::{Deserialize, Serialize};
-
-use super::types::Secret;
 
 fn yes() -> bool {
     true

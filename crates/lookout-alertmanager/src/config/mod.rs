@@ -21,8 +21,9 @@ use crate::labels::is_classic_label_name;
 use crate::matchers::{parse_matcher, MatchType, Matcher, ParseMode};
 use crate::timeinterval::{TimeInterval, TimeIntervalConfig};
 pub use http::HttpClientConfig;
+pub use lookout_model::Secret;
 pub use receivers::{NtfyConfig, PushoverConfig, Receiver, WebhookConfig};
-pub use types::{GoDuration, ModelDuration, Secret};
+pub use types::{GoDuration, ModelDuration};
 
 /// A config that cannot be used, with where it came from when known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

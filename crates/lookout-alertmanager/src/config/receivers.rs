@@ -2,10 +2,11 @@
 //! typed in full. Other Alertmanager integrations are accepted (so existing
 //! configs load) and reported as unsupported when a notification is due.
 
+use lookout_model::Secret;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::http::HttpClientConfig;
-use super::types::{is_false, GoDuration, Secret};
+use super::types::{is_false, GoDuration};
 
 /// Default Pushover API endpoint.
 pub const PUSHOVER_API_URL: &str = "https://api.pushover.net/1/messages.json";

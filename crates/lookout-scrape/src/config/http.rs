@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
+use lookout_model::Secret;
 use serde::{Deserialize, Serialize};
-
-use super::units::Secret;
 
 fn yes() -> bool {
     true

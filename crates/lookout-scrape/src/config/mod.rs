@@ -19,7 +19,8 @@ use lookout_model::Labels;
 use serde::{Deserialize, Serialize};
 
 pub use http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
-pub use units::{ByteSize, Secret};
+pub use lookout_model::Secret;
+pub use units::ByteSize;
 
 /// A config problem, located as precisely as we can.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

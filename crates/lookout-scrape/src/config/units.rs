@@ -1,4 +1,4 @@
-//! Byte sizes (`body_size_limit: 10MB`) and secrets, as Prometheus reads them.
+//! Byte sizes (`body_size_limit: 10MB`), as Prometheus reads them.
 
 use std::fmt;
 
@@ -115,41 +115,6 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
-/// A secret config value: read normally, written as `<secret>` so configs
-/// shown by the API never leak it.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Secret(pub String);
-
-impl Secret {
-    /// The secret text.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether unset.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<secret>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<secret>")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,12 +140,5 @@ mod tests {
         assert_eq!(ByteSize::parse("MB").unwrap_err(), "units: invalid MB");
         assert_eq!(ByteSize(100 << 20).to_string(), "100MiB");
         assert_eq!(ByteSize(1536).to_string(), "1KiB512B");
-    }
-
-    #[test]
-    fn secrets_do_not_serialize() {
-        let s = Secret("hunter2".into());
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"<secret>\"");
-        assert_eq!(format!("{s:?}"), "<secret>");
     }
 }
