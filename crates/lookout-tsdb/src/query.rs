@@ -160,6 +160,45 @@ pub(crate) struct Snapshot {
 
 const RANK_ACTIVE: u64 = u64::MAX;
 
+/// Fewest series per thread worth a thread of their own in a select.
+const PARALLEL_SELECT_MIN_SERIES: usize = 1000;
+
+/// Merges runs each sorted by labels into one sorted list (ties keep the
+/// earlier run first).
+fn merge_sorted_runs(runs: Vec<Vec<SeriesData>>) -> Vec<SeriesData> {
+    // Reversed, so that each run's smallest element is at its end.
+    let mut runs: Vec<Vec<SeriesData>> = runs
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .map(|mut r| {
+            r.reverse();
+            r
+        })
+        .collect();
+    if runs.len() == 1 {
+        let mut only = runs.pop().unwrap_or_default();
+        only.reverse();
+        return only;
+    }
+    let mut out = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    loop {
+        let mut best: Option<(usize, &Labels)> = None;
+        for (i, run) in runs.iter().enumerate() {
+            if let Some(head) = run.last() {
+                if best.is_none_or(|(_, cur)| head.labels < *cur) {
+                    best = Some((i, &head.labels));
+                }
+            }
+        }
+        let Some((i, _)) = best else {
+            return out;
+        };
+        if let Some(s) = runs[i].pop() {
+            out.push(s);
+        }
+    }
+}
+
 impl Inner {
     pub(crate) fn snapshot(&self, sids: &SidSet, mint: i64, maxt: i64) -> Snapshot {
         let h = self.head.lock();
@@ -195,11 +234,27 @@ impl Inner {
         maxt: i64,
         need: Need,
     ) -> Result<HashMap<SeriesId, Acc>, StorageError> {
-        let mut acc: HashMap<SeriesId, Acc> = HashMap::new();
+        if mint > maxt {
+            return Ok(HashMap::new());
+        }
+        let snap = self.snapshot(sids, mint, maxt);
+        self.gather_in(&snap, sids, mint, maxt, need)
+    }
+
+    /// [`Inner::gather`] over a snapshot taken for a superset of `sids`,
+    /// so that several threads can share one consistent view.
+    fn gather_in(
+        &self,
+        snap: &Snapshot,
+        sids: &SidSet,
+        mint: i64,
+        maxt: i64,
+        need: Need,
+    ) -> Result<HashMap<SeriesId, Acc>, StorageError> {
+        let mut acc: HashMap<SeriesId, Acc> = HashMap::with_capacity(sids.sorted.len());
         if mint > maxt {
             return Ok(acc);
         }
-        let snap = self.snapshot(sids, mint, maxt);
         for (_, parts) in snap.parts.days.range(day_of(mint)..=day_of(maxt)) {
             for p in parts {
                 gather_part(&self.read_cache, p, sids, mint, maxt, need, &mut acc)?;
@@ -216,9 +271,106 @@ impl Inner {
             }
         }
         for r in &snap.active {
-            push_row(&mut acc, r, RANK_ACTIVE, &snap.active_hists, need);
+            if sids.contains(r.sid) {
+                push_row(&mut acc, r, RANK_ACTIVE, &snap.active_hists, need);
+            }
         }
         Ok(acc)
+    }
+
+    /// Samples (or presence) and labels of the series `ids`, sorted by
+    /// labels. Large selections are split by series over the available
+    /// cores: decoding and label materialisation dominate big queries and
+    /// the series are independent. All threads read one snapshot.
+    fn select_series(
+        &self,
+        ids: Vec<SeriesId>,
+        cold: &HashMap<SeriesId, Labels>,
+        mint: i64,
+        maxt: i64,
+        need: Need,
+    ) -> Result<Vec<SeriesData>, StorageError> {
+        let set = SidSet::new(ids);
+        if mint > maxt {
+            return Ok(Vec::new());
+        }
+        let snap = self.snapshot(&set, mint, maxt);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(set.sorted.len() / PARALLEL_SELECT_MIN_SERIES)
+            .max(1);
+        if threads == 1 {
+            return self.select_chunk(&snap, &set, cold, mint, maxt, need);
+        }
+        let per = set.sorted.len().div_ceil(threads);
+        let chunks: Vec<SidSet> = set
+            .sorted
+            .chunks(per)
+            .map(|c| SidSet::new(c.to_vec()))
+            .collect();
+        let results: Vec<Result<Vec<SeriesData>, StorageError>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|c| sc.spawn(|| self.select_chunk(&snap, c, cold, mint, maxt, need)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StorageError::Unsupported("select worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut sorted_runs = Vec::with_capacity(results.len());
+        for r in results {
+            sorted_runs.push(r?);
+        }
+        Ok(merge_sorted_runs(sorted_runs))
+    }
+
+    /// One thread's share of [`Inner::select_series`], sorted by labels.
+    fn select_chunk(
+        &self,
+        snap: &Snapshot,
+        set: &SidSet,
+        cold: &HashMap<SeriesId, Labels>,
+        mint: i64,
+        maxt: i64,
+        need: Need,
+    ) -> Result<Vec<SeriesData>, StorageError> {
+        let acc = self.gather_in(snap, set, mint, maxt, need)?;
+        let mut out: Vec<SeriesData> = Vec::with_capacity(acc.len());
+        {
+            let reg = self.registry.read();
+            for (sid, a) in acc {
+                if !a.present {
+                    continue;
+                }
+                let (floats, histograms) = if need == Need::Samples {
+                    a.finish()
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                if need == Need::Samples && floats.is_empty() && histograms.is_empty() {
+                    continue;
+                }
+                let labels = labels_of(&reg, cold, sid);
+                if labels.is_empty() {
+                    // Dropped from memory after the ids were resolved.
+                    continue;
+                }
+                out.push(SeriesData {
+                    labels,
+                    floats,
+                    histograms,
+                });
+            }
+        }
+        // Equal label sets (one set with two ids) stay adjacent either way;
+        // merge_equal_labels sorts their samples.
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
     }
 
     /// Series matching `matchers` (every series when `matchers` is empty
@@ -492,41 +644,12 @@ impl Querier for Db {
         if ids.is_empty() {
             return Ok(Box::new(std::iter::empty()));
         }
-        let set = SidSet::new(ids);
         let need = if hints.labels_only {
             Need::Exists
         } else {
             Need::Samples
         };
-        let acc = inner.gather(&set, hints.mint, hints.maxt, need)?;
-        let mut out: Vec<SeriesData> = Vec::with_capacity(acc.len());
-        {
-            let reg = inner.registry.read();
-            for (sid, a) in acc {
-                if !a.present {
-                    continue;
-                }
-                let (floats, histograms) = if need == Need::Samples {
-                    a.finish()
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                if need == Need::Samples && floats.is_empty() && histograms.is_empty() {
-                    continue;
-                }
-                let labels = labels_of(&reg, &cold, sid);
-                if labels.is_empty() {
-                    // Dropped from memory after the ids were resolved.
-                    continue;
-                }
-                out.push(SeriesData {
-                    labels,
-                    floats,
-                    histograms,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let out = inner.select_series(ids, &cold, hints.mint, hints.maxt, need)?;
         let mut out = merge_equal_labels(out);
         if hints.limit > 0 {
             out.truncate(hints.limit);

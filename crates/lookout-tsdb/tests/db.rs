@@ -122,6 +122,24 @@ fn load_more(db: &Db, series: usize, from: i64, n: i64) {
     }
 }
 
+/// Selections of thousands of series are split over threads; the result must
+/// be the same sorted, complete list, from the head, from parts and from a
+/// mix of both.
+#[test]
+fn large_selections_split_over_threads_stay_sorted_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    load(&db, 5000, 6);
+    check_loaded(&db, 5000, 6); // head only
+    db.flush().unwrap();
+    check_loaded(&db, 5000, 6); // parts only
+    load_more(&db, 5000, 6, 3);
+    check_loaded(&db, 5000, 9); // parts and head
+    let odd = select(&db, &[m(MatchOp::Regex, "__name__", "od.")], &all());
+    assert_eq!(odd.len(), 2500);
+    assert!(odd.windows(2).all(|w| w[0].labels < w[1].labels));
+}
+
 #[test]
 fn unflushed_data_survives_reopen_via_wal() {
     let dir = tempfile::tempdir().unwrap();
