@@ -195,3 +195,59 @@ fn deeply_nested_query_does_not_overflow_the_stack() {
     let r = engine().instant_query(&s, &q, 0, None).unwrap();
     assert_eq!(r.value, Value::Scalar { t: 0, v: 1.0 });
 }
+
+/// Large float selections and `rate`/`increase`/`delta` over many series
+/// are split over threads; the answer (values, order, annotations) must be
+/// the one of the sequential evaluation.
+#[test]
+fn parallel_evaluation_equals_sequential() {
+    let s = MemStore::new();
+    let mut app = s.appender();
+    for k in 0..3000usize {
+        // Odd series are gauges (not `_total`) so the rate annotation fires;
+        // every tenth series resets halfway and goes stale near the end.
+        let name = if k % 2 == 0 { "c_total" } else { "g" };
+        let l = Labels::from_pairs([("__name__", name), ("i", k.to_string().as_str())]);
+        for j in 0..=240i64 {
+            if k % 10 == 0 && j > 230 {
+                app.append(&l, j * 15_000, lookout_model::STALE_NAN)
+                    .unwrap();
+                break;
+            }
+            let base = if k % 10 == 0 && j >= 120 { j - 120 } else { j };
+            app.append(&l, j * 15_000, (base as f64) * (k as f64 + 1.5))
+                .unwrap();
+        }
+    }
+    app.commit().unwrap();
+    let sequential = Engine::new(EngineOptions {
+        max_threads: 1,
+        ..Default::default()
+    });
+    let parallel = Engine::new(EngineOptions {
+        max_threads: 4,
+        ..Default::default()
+    });
+    for q in [
+        "c_total",
+        "g",
+        "timestamp(g)",
+        "rate(c_total[5m])",
+        "rate({__name__=~\"c_total|g\"}[5m])",
+        "increase(g[2m])",
+        "delta(g[1m])",
+        "sum by (i) (rate(c_total[5m] offset 1m))",
+    ] {
+        let a = sequential
+            .range_query(&s, q, 0, 3_600_000, 15_000, None)
+            .unwrap();
+        let b = parallel
+            .range_query(&s, q, 0, 3_600_000, 15_000, None)
+            .unwrap();
+        let Value::Matrix(m) = &a.value else {
+            panic!("{q}: expected a matrix");
+        };
+        assert!(m.len() >= 1500, "{q}: only {} series", m.len());
+        assert_eq!(a, b, "{q}");
+    }
+}

@@ -40,6 +40,9 @@ pub struct EngineOptions {
     pub delayed_name_removal: bool,
     /// Parser features.
     pub parse_options: ParseOptions,
+    /// Threads one query may use for large per-series loops: 0 = one per
+    /// core, 1 = evaluate sequentially.
+    pub max_threads: usize,
 }
 
 impl Default for EngineOptions {
@@ -51,6 +54,7 @@ impl Default for EngineOptions {
             default_subquery_step: 60 * 1000,
             delayed_name_removal: false,
             parse_options: ParseOptions::default(),
+            max_threads: 0,
         }
     }
 }

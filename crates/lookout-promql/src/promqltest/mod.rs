@@ -29,5 +29,6 @@ pub fn corpus_engine() -> Engine {
         default_subquery_step: 60 * 1000,
         delayed_name_removal: true,
         parse_options: ParseOptions::all(),
+        max_threads: 0,
     })
 }

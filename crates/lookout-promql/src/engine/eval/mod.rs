@@ -7,6 +7,7 @@ mod functions;
 mod hist_acc;
 mod hist_fns;
 mod label_fns;
+mod par;
 mod range_fns;
 pub(crate) mod types;
 
@@ -320,12 +321,39 @@ impl<'a> Evaluator<'a> {
             ..Default::default()
         };
         let set = self.q.select(&vs.matchers, &hints)?;
+        let series: Vec<lookout_model::storage::SeriesData> =
+            set.collect::<std::result::Result<_, _>>()?;
         let n = grid.len();
         let mut out = Vec::new();
         let mut total = 0usize;
-        for s in set {
+        if at.is_none()
+            && !vs.smoothed
+            && series.iter().all(|s| s.histograms.is_empty())
+            && par::threads_for(series.len() * n, series.len(), self.opts.max_threads) > 1
+        {
+            // Float-only series over a grid, many of them: split over the
+            // cores (pure per series; same result and order).
             self.check()?;
-            let s = s?;
+            let threads = par::threads_for(series.len() * n, series.len(), self.opts.max_threads);
+            let all_pts = par::map(&series, threads, |s| {
+                float_points(&s.floats, grid, offset, lookback, sample_ts)
+            });
+            self.check()?;
+            for (s, pts) in series.into_iter().zip(all_pts) {
+                if !pts.is_empty() {
+                    total += pts.len();
+                    out.push(SeriesV {
+                        labels: s.labels,
+                        drop_name: false,
+                        pts,
+                    });
+                }
+            }
+            self.add_samples(total)?;
+            return Ok(out);
+        }
+        for s in series {
+            self.check()?;
             if vs.smoothed {
                 let metric = s
                     .labels
@@ -371,22 +399,7 @@ impl<'a> Evaluator<'a> {
             if at.is_none() && shists.is_empty() {
                 // Float-only series over a grid (the common case): the
                 // general loop below without its histogram and `@` cases.
-                let fl = &s.floats;
-                let mut fi = 0usize;
-                for i in 0..n {
-                    let t = grid.t(i);
-                    let r = t - offset;
-                    while fi < fl.len() && fl[fi].t <= r {
-                        fi += 1;
-                    }
-                    let Some(f) = fi.checked_sub(1).and_then(|k| fl.get(k)) else {
-                        continue;
-                    };
-                    if f.t > r - lookback && !is_stale_nan(f.v) {
-                        let v = if sample_ts { f.t as f64 / 1000.0 } else { f.v };
-                        pts.push(Pt { t, v: V::F(v) });
-                    }
-                }
+                pts = float_points(&s.floats, grid, offset, lookback, sample_ts);
                 if !pts.is_empty() {
                     total += pts.len();
                     out.push(SeriesV {
@@ -724,4 +737,34 @@ pub(crate) fn with_label(l: &Labels, name: &str, value: &str) -> Labels {
     let mut b: LabelsBuilder = l.builder();
     b.set(name, value);
     b.into_labels()
+}
+
+/// The instant-vector points of a float-only series over `grid`: at each
+/// step the newest sample within the lookback, unless it is a staleness
+/// marker (its timestamp instead of its value with `sample_ts`).
+fn float_points(
+    fl: &[lookout_model::FloatSample],
+    grid: Grid,
+    offset: i64,
+    lookback: i64,
+    sample_ts: bool,
+) -> Vec<Pt> {
+    let n = grid.len();
+    let mut pts = Vec::with_capacity(n.min(fl.len() + 1));
+    let mut fi = 0usize;
+    for i in 0..n {
+        let t = grid.t(i);
+        let r = t - offset;
+        while fi < fl.len() && fl[fi].t <= r {
+            fi += 1;
+        }
+        let Some(f) = fi.checked_sub(1).and_then(|k| fl.get(k)) else {
+            continue;
+        };
+        if f.t > r - lookback && !is_stale_nan(f.v) {
+            let v = if sample_ts { f.t as f64 / 1000.0 } else { f.v };
+            pts.push(Pt { t, v: V::F(v) });
+        }
+    }
+    pts
 }

@@ -42,6 +42,78 @@ pub(crate) const RANGE_FUNCTIONS: &[&str] = &[
     "holt_winters",
 ];
 
+/// Prometheus' extrapolation of a window's increase to the window edges:
+/// the factor to multiply the sampled increase (`result_count`) by.
+/// `samples` is (first t, last t, sample count - 1); `window` is (start,
+/// end, range) in ms.
+fn extrapolation_factor(
+    samples: (i64, i64, usize),
+    first_v: f64,
+    result_count: f64,
+    window: (i64, i64, i64),
+    is_counter: bool,
+    is_rate: bool,
+) -> f64 {
+    let (first_t, last_t, n_minus_one) = samples;
+    let (range_start, range_end, range) = window;
+    let mut to_start = (first_t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg_between = sampled / n_minus_one as f64;
+    let threshold = avg_between * 1.1;
+    if to_start >= threshold {
+        to_start = avg_between / 2.0;
+    }
+    if is_counter && result_count > 0.0 && first_v >= 0.0 {
+        let to_zero = sampled * (first_v / result_count);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg_between / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if is_rate {
+        factor /= range as f64 / 1000.0;
+    }
+    factor
+}
+
+/// `rate`, `increase` or `delta` of float samples in one window (`None`
+/// with fewer than two samples). Float-only windows raise no annotation,
+/// so this runs outside the evaluator, possibly on another thread.
+fn float_extrapolated_rate(
+    fs: &[FloatSample],
+    window: (i64, i64, i64),
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    if fs.len() < 2 {
+        return None;
+    }
+    let n_minus_one = fs.len() - 1;
+    let mut result = fs[n_minus_one].v - fs[0].v;
+    if is_counter {
+        let mut prev = fs[0].v;
+        for p in &fs[1..] {
+            if p.v < prev {
+                result += prev;
+            }
+            prev = p.v;
+        }
+    }
+    let factor = extrapolation_factor(
+        (fs[0].t, fs[n_minus_one].t, n_minus_one),
+        fs[0].v,
+        result,
+        window,
+        is_counter,
+        is_rate,
+    );
+    Some(result * factor)
+}
+
 /// Quantile of `vals` with linear interpolation (sorts in place).
 pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
     if vals.is_empty() || q.is_nan() {
@@ -191,6 +263,54 @@ impl Evaluator<'_> {
         };
         let n = grid.len();
         let mut out = Vec::with_capacity(rv.series.len());
+        if matches!(name, "rate" | "increase" | "delta")
+            && !rv.anchored
+            && !rv.smoothed
+            && rv.series.iter().all(|s| s.hists.is_empty())
+        {
+            // The dashboard case: float counters over a grid. Pure per
+            // series, so large ones are split over the cores.
+            self.check()?;
+            let is_counter = name != "delta";
+            let is_rate = name == "rate";
+            let threads =
+                par::threads_for(rv.series.len() * n, rv.series.len(), self.opts.max_threads);
+            let all_pts = par::map(&rv.series, threads, |s| {
+                let mut fc = Cursor::default();
+                let mut pts = Vec::new();
+                for i in 0..n {
+                    let t = grid.t(i);
+                    let end = rv.window_end(t);
+                    let start = end - rv.range;
+                    fc.advance(&s.floats, |x| x.t, start, end);
+                    let window = (start, end, rv.range);
+                    let fs = &s.floats[fc.lo..fc.hi];
+                    if let Some(v) = float_extrapolated_rate(fs, window, is_counter, is_rate) {
+                        pts.push(Pt { t, v: V::F(v) });
+                    }
+                }
+                pts
+            });
+            self.check()?;
+            for (s, pts) in rv.series.iter().zip(all_pts) {
+                if pts.is_empty() {
+                    continue;
+                }
+                let metric = s.labels.get(METRIC_NAME).unwrap_or("");
+                if is_counter {
+                    self.not_a_counter_info(metric, c.args[matrix_idx].pos());
+                }
+                out.push(SeriesV {
+                    labels: s.labels.clone(),
+                    drop_name: true,
+                    pts,
+                });
+            }
+            if !self.opts.delayed_name_removal {
+                self.materialize_names(&mut out)?;
+            }
+            return Ok(Val::Vector(out));
+        }
         for s in &rv.series {
             self.check()?;
             let metric = s.labels.get(METRIC_NAME).unwrap_or("").to_string();
@@ -246,20 +366,8 @@ impl Evaluator<'_> {
                     pts.push(Pt { t, v });
                 }
             }
-            if matches!(name, "rate" | "increase")
-                && any_float_out
-                && !metric.is_empty()
-                && !["_total", "_sum", "_count", "_bucket"]
-                    .iter()
-                    .any(|suf| metric.ends_with(suf))
-            {
-                self.annos.info(
-                    format!(
-                        "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
-                        go_quote(&metric)
-                    ),
-                    c.args[matrix_idx].pos(),
-                );
+            if matches!(name, "rate" | "increase") && any_float_out {
+                self.not_a_counter_info(&metric, c.args[matrix_idx].pos());
             }
             if !pts.is_empty() {
                 out.push(SeriesV {
@@ -273,6 +381,24 @@ impl Evaluator<'_> {
             self.materialize_names(&mut out)?;
         }
         Ok(Val::Vector(out))
+    }
+
+    /// Prometheus' info for `rate`/`increase` over a float series whose
+    /// name does not look like a counter's.
+    fn not_a_counter_info(&mut self, metric: &str, pos: PosRange) {
+        if !metric.is_empty()
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suf| metric.ends_with(suf))
+        {
+            self.annos.info(
+                format!(
+                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+                    go_quote(metric)
+                ),
+                pos,
+            );
+        }
     }
 
     fn absent_over_time(&mut self, c: &Call, rv: &RangeVal, grid: Grid) -> Vec<SeriesV> {
@@ -454,71 +580,23 @@ impl Evaluator<'_> {
             );
             return None;
         }
-        let (first_t, last_t, n_minus_one, first_v, mut result_f, mut result_h);
-        if hs.len() > 1 {
-            n_minus_one = hs.len() - 1;
-            first_t = hs[0].0;
-            last_t = hs[n_minus_one].0;
-            result_h = Some(self.histogram_rate(hs, is_counter, metric, pos)?);
-            result_f = 0.0;
-            first_v = hs[0].1.count;
-        } else if fs.len() > 1 {
-            n_minus_one = fs.len() - 1;
-            first_t = fs[0].t;
-            last_t = fs[n_minus_one].t;
-            result_f = fs[n_minus_one].v - fs[0].v;
-            result_h = None;
-            first_v = fs[0].v;
-            if is_counter {
-                let mut prev = fs[0].v;
-                for p in &fs[1..] {
-                    if p.v < prev {
-                        result_f += prev;
-                    }
-                    prev = p.v;
-                }
-            }
-        } else {
-            return None;
+        if hs.len() < 2 {
+            return float_extrapolated_rate(fs, (w.start, w.end, w.range), is_counter, is_rate)
+                .map(V::F);
         }
-        let range_start = w.start;
-        let range_end = w.end;
-        let mut to_start = (first_t - range_start) as f64 / 1000.0;
-        let mut to_end = (range_end - last_t) as f64 / 1000.0;
-        let sampled = (last_t - first_t) as f64 / 1000.0;
-        let avg_between = sampled / n_minus_one as f64;
-        let threshold = avg_between * 1.1;
-        if to_start >= threshold {
-            to_start = avg_between / 2.0;
-        }
-        let result_count = match &result_h {
-            Some(h) => h.count,
-            None => result_f,
-        };
-        if is_counter && result_count > 0.0 && first_v >= 0.0 {
-            let to_zero = sampled * (first_v / result_count);
-            if to_zero < to_start {
-                to_start = to_zero;
-            }
-        }
-        if to_end >= threshold {
-            to_end = avg_between / 2.0;
-        }
-        let mut factor = (sampled + to_start + to_end) / sampled;
-        if is_rate {
-            factor /= w.range as f64 / 1000.0;
-        }
-        match result_h.take() {
-            Some(h) => {
-                let mut h = (*h).clone();
-                hist::scale(&mut h, factor);
-                Some(V::H(Arc::new(h)))
-            }
-            None => {
-                result_f *= factor;
-                Some(V::F(result_f))
-            }
-        }
+        let n_minus_one = hs.len() - 1;
+        let increase = self.histogram_rate(hs, is_counter, metric, pos)?;
+        let factor = extrapolation_factor(
+            (hs[0].0, hs[n_minus_one].0, n_minus_one),
+            hs[0].1.count,
+            increase.count,
+            (w.start, w.end, w.range),
+            is_counter,
+            is_rate,
+        );
+        let mut h = (*increase).clone();
+        hist::scale(&mut h, factor);
+        Some(V::H(Arc::new(h)))
     }
 
     /// Increase of a histogram series over a window, counter resets handled
