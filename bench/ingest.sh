@@ -17,7 +17,8 @@
 #            14.4 M samples) and a live-like set (100 node-like instances x
 #            500 series + 20 x 2,500 synth series, 5 min at 15 s, ending when
 #            the bodies were generated): instant queries 60 s before the live
-#            set's end, query_range over the whole 6 h at step 60 s;
+#            set's end, query_range over the whole 6 h at step 60 s, once the
+#            peer is idle after the load (no flush or merge still running);
 #            VictoriaMetrics with -search.disableCache and nocache=1; median
 #            of QUERY_RUNS runs (curl time_total).
 #
@@ -99,6 +100,18 @@ start_peer() { # name datadir -> PEER_PID, PEER_PORT
   esac
   PEER_PORT=$port
   sleep 1 # let start-up work finish before charging CPU
+}
+
+# Waits until a process used < 2% of a CPU for 3 seconds in a row (at most
+# 180 s); prints how long that took.
+wait_idle() {
+  local pid=$1 quiet=0 waited=0 c0 c1
+  while [ "$quiet" -lt 3 ] && [ "$waited" -lt 180 ]; do
+    c0=$(cpu_seconds "$pid"); sleep 1; c1=$(cpu_seconds "$pid")
+    waited=$((waited + 1))
+    if awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b - a < 0.02) }'; then quiet=$((quiet + 1)); else quiet=0; fi
+  done
+  echo "$waited"
 }
 
 stop_peer() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
@@ -226,7 +239,10 @@ if has_phase queries; then
     if [ "$peer" = vm ]; then
       curl -sf "http://127.0.0.1:$PEER_PORT/internal/force_flush" >/dev/null || true
     fi
-    sleep 5 # let flushes triggered by the load finish
+    # Queries are timed at steady state, for every peer alike: wait until
+    # the work the load triggered (flushes, merges, compaction) is done.
+    settled=$(wait_idle "$pid")
+    echo "$peer: idle ${settled}s after the load"
     qi=0
     for q in "${INSTANT[@]}" "${RANGE[@]}"; do
       if [ "$qi" -lt "${#INSTANT[@]}" ]; then

@@ -124,15 +124,29 @@ fn compare_queries(
     (compared, empty, failures)
 }
 
+/// Prometheus, node-exporter and the corpus' node queries; `None` (a skip,
+/// said on stderr; a failure under CI) when one is missing.
+fn prerequisites() -> Option<(std::path::PathBuf, std::path::PathBuf, Vec<String>)> {
+    let prom = lookout_testkit::require_tool("prometheus")?;
+    let exporter = lookout_testkit::require_tool("prometheus-node-exporter")?;
+    Some((prom, exporter, corpus_queries()?))
+}
+
+/// Starts node-exporter on a free port; returns it and its address.
+fn start_exporter(exporter: &std::path::Path, dir: &std::path::Path) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", lookout_testkit::free_port());
+    let p = spawn(
+        exporter,
+        &[format!("--web.listen-address={addr}")],
+        dir,
+        "node-exporter",
+    );
+    (p, addr)
+}
+
 #[test]
 fn kube_prometheus_node_queries_match_prometheus() {
-    let (Some(prom), Some(exporter)) = (
-        lookout_testkit::require_tool("prometheus"),
-        lookout_testkit::require_tool("prometheus-node-exporter"),
-    ) else {
-        return;
-    };
-    let Some(queries) = corpus_queries() else {
+    let Some((prom, exporter, queries)) = prerequisites() else {
         return;
     };
     assert!(
@@ -142,13 +156,7 @@ fn kube_prometheus_node_queries_match_prometheus() {
     );
     let l = Lookout::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let exp_addr = format!("127.0.0.1:{}", lookout_testkit::free_port());
-    let _exp = spawn(
-        &exporter,
-        &[format!("--web.listen-address={exp_addr}")],
-        dir.path(),
-        "node-exporter",
-    );
+    let (_exp, exp_addr) = start_exporter(&exporter, dir.path());
     let prom_addr = format!("127.0.0.1:{}", lookout_testkit::free_port());
     let cfg = format!(
         "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\n\
@@ -243,25 +251,13 @@ fn frozen_exposition_server(body: String) -> String {
 /// values on identical samples.
 #[test]
 fn independent_scrapes_of_node_exporter_agree_with_prometheus() {
-    let (Some(prom), Some(exporter)) = (
-        lookout_testkit::require_tool("prometheus"),
-        lookout_testkit::require_tool("prometheus-node-exporter"),
-    ) else {
-        return;
-    };
-    let Some(queries) = corpus_queries() else {
+    let Some((prom, exporter, queries)) = prerequisites() else {
         return;
     };
     let rules = lookout_testkit::corpus_path("kube-prometheus/rules/nodeExporter.yaml")
         .expect("corpus rules/nodeExporter.yaml");
     let dir = tempfile::tempdir().unwrap();
-    let exp_addr = format!("127.0.0.1:{}", lookout_testkit::free_port());
-    let _exp = spawn(
-        &exporter,
-        &[format!("--web.listen-address={exp_addr}")],
-        dir.path(),
-        "node-exporter",
-    );
+    let (_exp, exp_addr) = start_exporter(&exporter, dir.path());
     let body = wait_for(Duration::from_secs(30), || {
         let r = http(&exp_addr, "GET", "/metrics", None, &[]).ok()?;
         (r.status == 200 && r.body.contains("node_cpu_seconds_total")).then_some(r.body)

@@ -340,14 +340,7 @@ impl<'a> Evaluator<'a> {
             });
             self.check()?;
             for (s, pts) in series.into_iter().zip(all_pts) {
-                if !pts.is_empty() {
-                    total += pts.len();
-                    out.push(SeriesV {
-                        labels: s.labels,
-                        drop_name: false,
-                        pts,
-                    });
-                }
+                push_points(&mut out, &mut total, s.labels, pts);
             }
             self.add_samples(total)?;
             return Ok(out);
@@ -380,14 +373,7 @@ impl<'a> Evaluator<'a> {
                         pts.push(Pt { t, v });
                     }
                 }
-                if !pts.is_empty() {
-                    total += pts.len();
-                    out.push(SeriesV {
-                        labels: s.labels,
-                        drop_name: false,
-                        pts,
-                    });
-                }
+                push_points(&mut out, &mut total, s.labels, pts);
                 continue;
             }
             let shists: Vec<(i64, Hist)> = self.decode_histograms(s.histograms, &s.floats);
@@ -400,14 +386,7 @@ impl<'a> Evaluator<'a> {
                 // Float-only series over a grid (the common case): the
                 // general loop below without its histogram and `@` cases.
                 pts = float_points(&s.floats, grid, offset, lookback, sample_ts);
-                if !pts.is_empty() {
-                    total += pts.len();
-                    out.push(SeriesV {
-                        labels: s.labels,
-                        drop_name: false,
-                        pts,
-                    });
-                }
+                push_points(&mut out, &mut total, s.labels, pts);
                 continue;
             }
             let (mut fi, mut hi) = (0usize, 0usize);
@@ -462,14 +441,7 @@ impl<'a> Evaluator<'a> {
                     pts.push(Pt { t, v });
                 }
             }
-            if !pts.is_empty() {
-                total += pts.len();
-                out.push(SeriesV {
-                    labels: s.labels,
-                    drop_name: false,
-                    pts,
-                });
-            }
+            push_points(&mut out, &mut total, s.labels, pts);
         }
         self.add_samples(total)?;
         Ok(out)
@@ -737,6 +709,18 @@ pub(crate) fn with_label(l: &Labels, name: &str, value: &str) -> Labels {
     let mut b: LabelsBuilder = l.builder();
     b.set(name, value);
     b.into_labels()
+}
+
+/// Adds a selected series to `out` unless it has no points; counts them.
+fn push_points(out: &mut Vec<SeriesV>, total: &mut usize, labels: Labels, pts: Vec<Pt>) {
+    if !pts.is_empty() {
+        *total += pts.len();
+        out.push(SeriesV {
+            labels,
+            drop_name: false,
+            pts,
+        });
+    }
 }
 
 /// The instant-vector points of a float-only series over `grid`: at each
