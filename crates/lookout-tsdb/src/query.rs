@@ -255,9 +255,22 @@ impl Inner {
         if mint > maxt {
             return Ok(acc);
         }
-        for (_, parts) in snap.parts.days.range(day_of(mint)..=day_of(maxt)) {
+        // Newest timestamp any source can return: with it, a series read
+        // from several parts reserves its samples once instead of doubling.
+        let days = day_of(mint)..=day_of(maxt);
+        let newest = snap
+            .parts
+            .days
+            .range(days.clone())
+            .flat_map(|(_, parts)| parts.iter().map(|p| p.meta.max_t))
+            .chain(snap.frozen.iter().map(|fz| fz.buf.max_t))
+            .chain(snap.active.iter().map(|r| r.t))
+            .max()
+            .unwrap_or(maxt);
+        let range = (mint, maxt, maxt.min(newest));
+        for (_, parts) in snap.parts.days.range(days) {
             for p in parts {
-                gather_part(&self.read_cache, p, sids, mint, maxt, need, &mut acc)?;
+                gather_part(&self.read_cache, p, sids, range, need, &mut acc)?;
             }
         }
         for fz in &snap.frozen {
@@ -477,15 +490,35 @@ fn corrupt(e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(e.to_string())
 }
 
+/// Most samples reserved ahead for one series (1 MiB of samples).
+const MAX_RESERVED_SAMPLES: usize = 1 << 16;
+
+/// How many samples a regularly sampled series has from `ts[0]` up to
+/// `newest`, judged from the spacing of `ts` (at least `ts.len()`, capped).
+fn expected_samples(ts: &[i64], newest: i64) -> usize {
+    let n = ts.len();
+    let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+        return 0;
+    };
+    if n < 2 || last <= first || newest <= last {
+        return n;
+    }
+    let spacing = (last - first) as f64 / (n - 1) as f64;
+    let est = ((newest - first) as f64 / spacing) as usize + 1;
+    est.clamp(n, MAX_RESERVED_SAMPLES.max(n))
+}
+
+/// Samples of `sids` in `[mint, maxt]` from one part into `acc`; `range`
+/// is (mint, maxt, newest timestamp any source holds).
 fn gather_part(
     cache: &ReadCache,
     p: &Part,
     sids: &SidSet,
-    mint: i64,
-    maxt: i64,
+    range: (i64, i64, i64),
     need: Need,
     acc: &mut HashMap<SeriesId, Acc>,
 ) -> Result<(), StorageError> {
+    let (mint, maxt, newest) = range;
     if p.meta.max_t < mint || p.meta.min_t > maxt || p.granules.is_empty() {
         return Ok(());
     }
@@ -528,6 +561,9 @@ fn gather_part(
             }
             match &d.values {
                 BlockValues::Floats(vs) => {
+                    if a.floats.capacity() == 0 {
+                        a.floats.reserve(expected_samples(&ts[lo..hi], newest));
+                    }
                     a.extend_floats(rank, &ts[lo..hi], vs.get(lo..).unwrap_or(&[]));
                 }
                 BlockValues::Histograms(hs) => {
@@ -557,7 +593,7 @@ pub(crate) fn stored_in_parts(
     let mut acc = HashMap::new();
     for (_, parts) in head.parts.days.range(day_of(mint)..=day_of(maxt)) {
         for p in parts {
-            gather_part(cache, p, sids, mint, maxt, Need::Samples, &mut acc)?;
+            gather_part(cache, p, sids, (mint, maxt, maxt), Need::Samples, &mut acc)?;
         }
     }
     let mut out = HashMap::new();
@@ -594,7 +630,7 @@ pub(crate) fn stored_sample_at(
     let mut acc = HashMap::new();
     let parts = head.parts.days.get(&day_of(t))?;
     for p in parts {
-        if gather_part(cache, p, &set, t, t, Need::Samples, &mut acc).is_err() {
+        if gather_part(cache, p, &set, (t, t, t), Need::Samples, &mut acc).is_err() {
             return None;
         }
     }
