@@ -4,8 +4,10 @@
 //! and `rate`/`increase`/`delta` over a grid): they are pure functions of
 //! one series, so the result is the same as a sequential loop, in order.
 
-/// Fewest units of work (series × steps) worth a thread of their own.
-pub(crate) const MIN_WORK_PER_THREAD: usize = 40_000;
+/// Fewest units of work (series × steps) worth a thread of their own: a
+/// thread costs tens of microseconds, 16k window evaluations about a
+/// millisecond.
+pub(crate) const MIN_WORK_PER_THREAD: usize = 16_000;
 
 /// How many threads `work` units deserve: at most `max_threads`, or one
 /// per core when that is 0.
