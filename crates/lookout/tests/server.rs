@@ -364,3 +364,43 @@ fn alertmanager_api_on_the_same_port() {
         .body
         .contains("alertmanager_alerts{state=\"active\"} 0"));
 }
+
+#[test]
+fn enable_feature_turns_on_experimental_promql() {
+    let q = format!(
+        "/api/v1/query?query={}&time=10",
+        enc("mad_over_time(vector(1)[1m:10s])")
+    );
+    let plain = Lookout::start(&[]);
+    let r = plain.get(&q);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["errorType"], "bad_data");
+    let with = Lookout::start(&["--enable-feature=promql-experimental-functions"]);
+    let r = with.get(&q).json();
+    assert_eq!(r["status"], "success", "{r}");
+    assert_eq!(r["data"]["result"][0]["value"][1], "0");
+    let flags = with.get("/api/v1/status/flags").json();
+    assert_eq!(
+        flags["data"]["enable-feature"],
+        "promql-experimental-functions"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(lookout_bin())
+        .args([
+            "--enable-feature=promql-no-such-thing".to_string(),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!(
+                "--web.listen-address=127.0.0.1:{}",
+                lookout_testkit::free_port()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("promql-no-such-thing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -53,6 +53,12 @@ pub struct ServerArgs {
     /// Largest compressed remote-write request body accepted.
     #[arg(long = "web.remote-write.max-body-size", default_value = "32MB")]
     pub remote_write_max_body: String,
+    /// Prometheus feature flags, comma-separated or repeated:
+    /// promql-experimental-functions, promql-duration-expr,
+    /// promql-extended-range-selectors, promql-binop-fill-modifiers,
+    /// promql-delayed-name-removal.
+    #[arg(long = "enable-feature", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
     /// Rule evaluation and notifier flags.
     #[command(flatten)]
     pub rules: super::rules::RuleFlags,
@@ -103,6 +109,30 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("size out of range: {s:?}"))
 }
 
+/// Applies `--enable-feature` names to the engine options. Unknown names
+/// are an error (Prometheus only logs them; a typo that silently leaves a
+/// feature off is worse for a single binary that is easy to restart).
+pub fn apply_features(
+    features: &[String],
+    opts: &mut lookout_promql::engine::EngineOptions,
+) -> anyhow::Result<()> {
+    for f in features.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        match f {
+            "promql-experimental-functions" => opts.parse_options.experimental_functions = true,
+            "promql-duration-expr" => opts.parse_options.duration_expr = true,
+            "promql-extended-range-selectors" => opts.parse_options.extended_range_selectors = true,
+            "promql-binop-fill-modifiers" => opts.parse_options.binop_fill_modifiers = true,
+            "promql-delayed-name-removal" => opts.delayed_name_removal = true,
+            other => bail!(
+                "unknown --enable-feature {other:?} (known: promql-experimental-functions, \
+                 promql-duration-expr, promql-extended-range-selectors, \
+                 promql-binop-fill-modifiers, promql-delayed-name-removal)"
+            ),
+        }
+    }
+    Ok(())
+}
+
 impl ServerArgs {
     /// The flags as `/api/v1/status/flags` shows them.
     pub fn as_map(&self) -> BTreeMap<String, String> {
@@ -128,6 +158,7 @@ impl ServerArgs {
         put("query.timeout", self.query_timeout.clone());
         put("query.max-samples", self.query_max_samples.to_string());
         put("query.lookback-delta", self.query_lookback_delta.clone());
+        put("enable-feature", self.enable_feature.join(","));
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
         put(
             "web.enable-remote-write-receiver",

@@ -105,13 +105,14 @@ pub fn wire(
     );
     registry.collector(Arc::new(TsdbCollector(db.clone())));
 
-    let engine_opts = EngineOptions {
+    let mut engine_opts = EngineOptions {
         lookback_delta: duration_flag("query.lookback-delta", &args.query_lookback_delta)?
             .as_millis() as i64,
         max_samples: args.query_max_samples,
         timeout: Some(duration_flag("query.timeout", &args.query_timeout)?),
         ..EngineOptions::default()
     };
+    super::flags::apply_features(&args.enable_feature, &mut engine_opts)?;
     let querier: Arc<dyn Querier> = db.clone();
     let rules = super::rules::RulesComponent::start(
         cfg,
