@@ -631,6 +631,11 @@ impl Inner {
         if let Some(id) = self.registry.read().lookup_hashed(labels, hash) {
             return Ok(id);
         }
+        // A new series: `Labels` guarantees sorted, unique names and UTF-8;
+        // an empty name is the one malformation it can still carry.
+        if labels.iter().any(|l| l.name.is_empty()) {
+            return Err(AppendError::InvalidLabels("empty label name".into()));
+        }
         let mut reg = self.registry.write();
         if let Some(id) = reg.lookup_hashed(labels, hash) {
             return Ok(id);

@@ -141,6 +141,26 @@ fn large_selections_split_over_threads_stay_sorted_and_complete() {
 }
 
 #[test]
+fn malformed_label_sets_get_specific_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::for_tests()).unwrap();
+    let mut app = db.appender();
+    let empty_name = ls(&[("__name__", "m"), ("", "x")]);
+    assert_eq!(
+        app.append(&empty_name, 1, 1.0),
+        Err(AppendError::InvalidLabels("empty label name".into()))
+    );
+    assert_eq!(
+        app.append(&Labels::empty(), 1, 1.0),
+        Err(AppendError::InvalidLabels("empty label set".into()))
+    );
+    app.append(&ls(&[("__name__", "m")]), 1, 1.0).unwrap();
+    app.commit().unwrap();
+    let got = select(&db, &[m(MatchOp::Equal, "__name__", "m")], &all());
+    assert_eq!(got.len(), 1);
+}
+
+#[test]
 fn unflushed_data_survives_reopen_via_wal() {
     let dir = tempfile::tempdir().unwrap();
     {
