@@ -490,8 +490,10 @@ fn corrupt(e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(e.to_string())
 }
 
-/// Most samples reserved ahead for one series (1 MiB of samples).
-const MAX_RESERVED_SAMPLES: usize = 1 << 16;
+/// Most samples reserved ahead for one series (128 KiB): a day at 15 s
+/// fits; an odd series whose first block is a dense burst cannot make a
+/// wide select reserve much more than it reads.
+const MAX_RESERVED_SAMPLES: usize = 1 << 13;
 
 /// How many samples a regularly sampled series has from `ts[0]` up to
 /// `newest`, judged from the spacing of `ts` (at least `ts.len()`, capped).
