@@ -236,8 +236,24 @@ impl RealAm {
             port: lookout_testkit::free_port(),
             child: None,
         };
-        am.spawn();
-        am
+        // A port from free_port() can be taken by a concurrent scenario
+        // before Alertmanager binds it; the connect below would then reach
+        // that other server. Alertmanager exits at once when its bind fails,
+        // so a child still alive after the port answers owns it.
+        for _ in 0..5 {
+            am.spawn();
+            std::thread::sleep(Duration::from_millis(500));
+            let alive = am
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+            if alive {
+                return am;
+            }
+            am.child = None;
+            am.port = lookout_testkit::free_port();
+        }
+        panic!("alertmanager could not bind a port in 5 attempts");
     }
 
     fn spawn(&mut self) {
