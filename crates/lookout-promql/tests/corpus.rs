@@ -8,54 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use lookout_model::storage::{Appendable, Appender, Querier, SelectHints, SeriesSet, StorageError};
-use lookout_model::Matcher;
 use lookout_promql::promqltest::tiers::{classify, CorpusIndex, Tier};
 use lookout_promql::promqltest::{corpus_engine, run_script, TestStore};
-
-/// A lookout-tsdb store living in its own temporary directory.
-struct TsdbStore {
-    db: lookout_tsdb::Db,
-    _dir: tempfile::TempDir,
-}
-
-impl TsdbStore {
-    fn new() -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let db = lookout_tsdb::Db::open(dir.path(), lookout_tsdb::Options::for_tests())
-            .map_err(|e| e.to_string())?;
-        Ok(TsdbStore { db, _dir: dir })
-    }
-}
-
-impl Querier for TsdbStore {
-    fn select(&self, m: &[Matcher], h: &SelectHints) -> Result<SeriesSet, StorageError> {
-        self.db.select(m, h)
-    }
-    fn label_names(
-        &self,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.db.label_names(m, mint, maxt)
-    }
-    fn label_values(
-        &self,
-        name: &str,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.db.label_values(name, m, mint, maxt)
-    }
-}
-
-impl Appendable for TsdbStore {
-    fn appender(&self) -> Box<dyn Appender + '_> {
-        self.db.appender()
-    }
-}
 
 fn floors() -> BTreeMap<String, usize> {
     let text = include_str!("corpus_floor.txt");
@@ -90,7 +44,7 @@ fn promql_corpus() {
                 lookout_promql::promqltest::memstore::MemStore::new(),
             ))
         } else {
-            Ok(Box::new(TsdbStore::new()?))
+            Ok(Box::new(lookout_tsdb::ScratchDb::new()?))
         }
     };
     let mut files: Vec<_> = std::fs::read_dir(&dir)

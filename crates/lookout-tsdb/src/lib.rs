@@ -50,10 +50,12 @@ pub mod promblock;
 pub mod prune;
 pub mod query;
 pub mod registry;
+pub mod scratch;
 pub mod series_snapshot;
 pub mod stats;
 pub mod wal;
 
 pub use db::{CommitReport, Db, DbError, SeriesRef};
 pub use options::{FsyncPolicy, Options};
+pub use scratch::ScratchDb;
 pub use stats::Stats;

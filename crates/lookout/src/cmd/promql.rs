@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use lookout_model::storage::{Appendable, Appender, Querier, SelectHints, SeriesSet, StorageError};
-use lookout_model::Matcher;
 use lookout_promql::promqltest::tiers::{classify, CorpusIndex, Tier};
 use lookout_promql::promqltest::{corpus_engine, run_script, TestStore};
 
@@ -31,50 +29,6 @@ pub enum PromqlCommand {
     },
 }
 
-/// A lookout-tsdb store in its own temporary directory.
-struct TsdbStore {
-    db: lookout_tsdb::Db,
-    _dir: tempfile::TempDir,
-}
-
-impl TsdbStore {
-    fn new() -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let db = lookout_tsdb::Db::open(dir.path(), lookout_tsdb::Options::for_tests())
-            .map_err(|e| e.to_string())?;
-        Ok(TsdbStore { db, _dir: dir })
-    }
-}
-
-impl Querier for TsdbStore {
-    fn select(&self, m: &[Matcher], h: &SelectHints) -> Result<SeriesSet, StorageError> {
-        self.db.select(m, h)
-    }
-    fn label_names(
-        &self,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.db.label_names(m, mint, maxt)
-    }
-    fn label_values(
-        &self,
-        name: &str,
-        m: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.db.label_values(name, m, mint, maxt)
-    }
-}
-
-impl Appendable for TsdbStore {
-    fn appender(&self) -> Box<dyn Appender + '_> {
-        self.db.appender()
-    }
-}
-
 fn find_index(explicit: Option<&Path>, first_file: Option<&Path>) -> Option<CorpusIndex> {
     if let Some(p) = explicit {
         return CorpusIndex::load(p).ok();
@@ -93,7 +47,8 @@ pub fn run(cmd: PromqlCommand) -> anyhow::Result<ExitCode> {
     let index =
         find_index(index.as_deref(), files.first().map(PathBuf::as_path)).unwrap_or_default();
     let engine = corpus_engine();
-    let factory = || -> Result<Box<dyn TestStore>, String> { Ok(Box::new(TsdbStore::new()?)) };
+    let factory =
+        || -> Result<Box<dyn TestStore>, String> { Ok(Box::new(lookout_tsdb::ScratchDb::new()?)) };
     let mut tier_pass: BTreeMap<Tier, (usize, usize)> = BTreeMap::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     for f in &files {
